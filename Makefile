@@ -1,11 +1,12 @@
 # The project's entry points. `make test` is what CI runs.
 CARGO ?= cargo
-PLUGIN_CRATES := -p packer-plugin-sdk -p packer-plugin-file \
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PLUGIN_CRATES := -p packer-plugin-sdk -p packer-plugin-file -p packer-plugin-null \
 	-p packer-test-plugin-trap -p packer-test-plugin-spin \
 	-p packer-test-plugin-oom -p packer-test-plugin-garbage \
-	-p packer-test-plugin-escape
+	-p packer-test-plugin-escape -p packer-test-plugin-http-probe
 
-.PHONY: all build example test lint fmt bench clean
+.PHONY: all build example test test-deps lint fmt bench clean
 
 all: build
 
@@ -17,8 +18,15 @@ build:
 example: build
 	cd examples && ../target/debug/packer build 1.json && cat dummy_artifact && echo
 
+## test-deps: what the tests run against: a real OpenSSH server (sshd is
+## started by the tests themselves, on loopback, with their own config)
+test-deps:
+	@command -v /usr/sbin/sshd >/dev/null || { \
+	  echo "installing openssh-server (the SSH tests start their own sshd)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server; }
+
 ## test: unit tests, then end-to-end tests against the real binary and plugins
-test: build
+test: test-deps build
 	$(CARGO) test
 
 ## lint: formatting and clippy, for the host and for the plugins (wasm32-wasip2)
@@ -30,10 +38,12 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## bench: wall time and peak RSS of the seed build, cold and warm, next to Debian's packer if installed
-bench:
+## bench: wall time and peak RSS of the seed build, cold and warm, next to Debian's packer if installed;
+## then a 1 GiB upload with the file provisioner next to OpenSSH scp
+bench: test-deps
 	$(CARGO) build --release -p packer
 	bash tests/bench/seed.sh
+	bash tests/bench/upload.sh
 
 clean:
 	$(CARGO) clean

@@ -14,6 +14,7 @@ const TEST_PLUGINS: &[&str] = &[
     "packer-test-plugin-oom",
     "packer-test-plugin-garbage",
     "packer-test-plugin-escape",
+    "packer-test-plugin-http-probe",
 ];
 
 fn main() {

@@ -1,11 +1,13 @@
 //! The build runner: from a parsed template to artifacts.
 //!
 //! - [`plan`]: which builds run, with their configuration rendered.
+//! - [`components`]: a build's provisioners and post-processors, prepared.
 //! - [`diagnostics`]: Packer's `Error: ...` / `Warning: ...` blocks.
 //! - [`runner`]: one plugin instance per build, prepared, then run in
 //!   parallel under a limit, cancelled together on Ctrl-C.
 //! - [`summary`]: the closing lines Packer prints after the builds.
 
+pub mod components;
 pub mod diagnostics;
 pub mod plan;
 pub mod runner;

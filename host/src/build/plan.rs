@@ -3,7 +3,7 @@
 use super::diagnostics::Diagnostic;
 use crate::version::PACKER_COMPAT_VERSION;
 use packer_interpolate::Context;
-use packer_template::{Template, TemplateError};
+use packer_template::{PostProcessorDef, ProvisionerDef, Template, TemplateError};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -33,6 +33,49 @@ pub struct BuildSpec {
     pub location: String,
     /// Where each configuration key's value is (`file:line:column`).
     pub key_locations: BTreeMap<String, String>,
+    /// The build's template context (user variables, build name and type),
+    /// with which provisioners and post-processors render their own options.
+    pub context: Context,
+    /// The provisioners that apply to this build, in order.
+    pub provisioners: Vec<ProvisionerSpec>,
+    /// `error-cleanup-provisioner`, if it applies to this build.
+    pub error_cleanup: Option<ProvisionerSpec>,
+    /// Post-processor sequences that apply to this build (empty ones dropped).
+    pub post_processors: Vec<Vec<PostProcessorSpec>>,
+}
+
+/// One provisioner of one build: its raw options with the build's `override`
+/// merged in. Options are rendered when the provisioner is prepared, since
+/// some (`execute_command`) are rendered only when it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProvisionerSpec {
+    /// `type`.
+    pub kind: String,
+    /// Options, overrides merged.
+    pub config: serde_json::Value,
+    /// `pause_before`, as a Go duration.
+    pub pause_before: Option<String>,
+    /// `max_retries`, as text.
+    pub max_retries: Option<String>,
+    /// `timeout`, as a Go duration.
+    pub timeout: Option<String>,
+    /// Where it is defined.
+    pub location: String,
+}
+
+/// One post-processor of one build.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostProcessorSpec {
+    /// `type`.
+    pub kind: String,
+    /// `name`, if given (else the type).
+    pub name: String,
+    /// Raw options.
+    pub config: serde_json::Value,
+    /// `keep_input_artifact`.
+    pub keep_input_artifact: Option<bool>,
+    /// Where it is defined.
+    pub location: String,
 }
 
 impl BuildSpec {
@@ -131,13 +174,6 @@ impl BuildPlan {
                     continue;
                 }
             };
-            if let Some(problem) = unsupported_components(&template, &def.name) {
-                diagnostics.push(
-                    Diagnostic::error(format!("Failed to initialize build {name:?}"), problem)
-                        .at(Some(def.location.to_string())),
-                );
-                continue;
-            }
             let key_locations: BTreeMap<String, String> = def
                 .field_locations
                 .keys
@@ -150,11 +186,35 @@ impl BuildPlan {
             let config = serde_json::Value::Object(def.config.clone());
             match packer_interpolate::render_json(&config, &context) {
                 Ok(config) => builds.push(BuildSpec {
+                    provisioners: template
+                        .provisioners
+                        .iter()
+                        .filter(|p| applies(&p.only, &p.except, &def.name))
+                        .map(|p| provisioner_spec(p, &def.name))
+                        .collect(),
+                    error_cleanup: template
+                        .error_cleanup_provisioner
+                        .as_ref()
+                        .filter(|p| applies(&p.only, &p.except, &def.name))
+                        .map(|p| provisioner_spec(p, &def.name)),
+                    post_processors: template
+                        .post_processors
+                        .iter()
+                        .map(|sequence| {
+                            sequence
+                                .iter()
+                                .filter(|p| applies(&p.only, &p.except, &def.name))
+                                .map(post_processor_spec)
+                                .collect::<Vec<_>>()
+                        })
+                        .filter(|sequence| !sequence.is_empty())
+                        .collect(),
                     name,
                     builder_type: def.builder_type.clone(),
                     config,
                     location: def.location.to_string(),
                     key_locations,
+                    context,
                 }),
                 Err(errors) => {
                     let location = locate(&def.location.to_string(), &key_locations, &errors);
@@ -178,34 +238,36 @@ impl BuildPlan {
     }
 }
 
-/// Provisioners and post-processors come with a later release of this host;
-/// until then a template that uses them is refused with Packer's message
-/// for an unknown component, rather than silently skipping them.
-fn unsupported_components(template: &Template, build: &str) -> Option<String> {
-    let applies = |only: &[String], except: &[String]| {
-        (only.is_empty() || only.iter().any(|o| o == build)) && !except.iter().any(|e| e == build)
-    };
-    if let Some(p) = template
-        .provisioners
-        .iter()
-        .find(|p| applies(&p.only, &p.except))
-    {
-        return Some(format!(
-            "error initializing provisioner '{0}': Unknown provisioner {0}",
-            p.provisioner_type
-        ));
+/// Whether a component with these `only`/`except` lists runs for `build`.
+fn applies(only: &[String], except: &[String], build: &str) -> bool {
+    (only.is_empty() || only.iter().any(|o| o == build)) && !except.iter().any(|e| e == build)
+}
+
+fn provisioner_spec(def: &ProvisionerDef, build: &str) -> ProvisionerSpec {
+    let mut config = def.config.clone();
+    if let Some(extra) = def.overrides.get(build) {
+        for (k, v) in extra {
+            config.insert(k.clone(), v.clone());
+        }
     }
-    template
-        .post_processors
-        .iter()
-        .flatten()
-        .find(|p| applies(&p.only, &p.except))
-        .map(|p| {
-            format!(
-                "error initializing post-processor '{0}': Unknown post-processor {0}",
-                p.pp_type
-            )
-        })
+    ProvisionerSpec {
+        kind: def.provisioner_type.clone(),
+        config: serde_json::Value::Object(config),
+        pause_before: def.pause_before.clone(),
+        max_retries: def.max_retries.clone(),
+        timeout: def.timeout.clone(),
+        location: def.location.to_string(),
+    }
+}
+
+fn post_processor_spec(def: &PostProcessorDef) -> PostProcessorSpec {
+    PostProcessorSpec {
+        kind: def.pp_type.clone(),
+        name: def.name.clone(),
+        config: serde_json::Value::Object(def.config.clone()),
+        keep_input_artifact: def.keep_input_artifact,
+        location: def.location.to_string(),
+    }
 }
 
 #[cfg(test)]

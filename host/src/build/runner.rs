@@ -1,12 +1,14 @@
 //! Runs the builds of a plan: one plugin instance (one store) per build,
 //! prepared first, then run concurrently under `-parallel-builds`.
 
+use super::components;
 use super::diagnostics::{Diagnostic, prepare_errors};
 use super::plan::BuildSpec;
 use crate::capabilities::cancellation::Cancel;
 use crate::plugin::bindings::{Artifact, BuildContext, BuildError};
 use crate::plugin::{Catalog, PluginError, PluginInstance, Runtime};
 use crate::version::PACKER_COMPAT_VERSION;
+use packer_postprocess::{Artifact as PpArtifact, PostProcessEnv, PreparedPostProcessor};
 use packer_ui::{BuildUi, Output, format_duration};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,14 +39,16 @@ pub struct PreparedBuild {
     /// Its UI.
     pub ui: BuildUi,
     instance: PluginInstance,
+    post_processors: Vec<Vec<PreparedPostProcessor>>,
+    post_process_env: PostProcessEnv,
 }
 
 /// How a build ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildOutcome {
-    /// It produced an artifact.
-    Artifact(Artifact),
-    /// It failed with this message.
+    /// It finished.
+    Succeeded,
+    /// It failed with this message (some artifacts may still have been kept).
     Failed(String),
     /// The user cancelled it.
     Cancelled,
@@ -57,6 +61,9 @@ pub struct BuildReport {
     pub name: String,
     /// How it ended.
     pub outcome: BuildOutcome,
+    /// The artifacts it leaves: the builder's (unless a post-processor
+    /// consumed it) and each post-processor sequence's last.
+    pub artifacts: Vec<PpArtifact>,
     /// How long it ran.
     pub duration: Duration,
 }
@@ -73,6 +80,7 @@ pub async fn prepare_all(
 ) -> (Vec<PreparedBuild>, Vec<Diagnostic>) {
     let mut prepared = Vec::new();
     let mut diagnostics = Vec::new();
+    let run_uuid = uuid::Uuid::new_v4().to_string();
     for (index, spec) in builds.iter().enumerate() {
         let ui = output.build_ui(&spec.name, index);
         let Some(source) = catalog.find(&spec.builder_type) else {
@@ -125,19 +133,27 @@ pub async fn prepare_all(
                         .at(Some(spec.location.clone())),
                     );
                 }
-                if result.errors.is_empty() {
+                let components = components::prepare(spec, &ui, options, &run_uuid);
+                let mut errors = result.errors.clone();
+                if let Err(more) = &components {
+                    errors.extend(more.iter().cloned());
+                }
+                if let (true, Ok(components)) = (errors.is_empty(), components) {
+                    instance.set_hook(Arc::new(components.hook));
                     prepared.push(PreparedBuild {
                         spec: spec.clone(),
                         ui,
                         instance,
+                        post_processors: components.post_processors,
+                        post_process_env: components.post_process_env,
                     });
                 } else {
                     diagnostics.push(
                         Diagnostic::error(
                             format!("Failed to prepare build: {:?}", spec.name),
-                            prepare_errors(&result.errors),
+                            prepare_errors(&errors),
                         )
-                        .at(Some(spec.locate(&result.errors))),
+                        .at(Some(spec.locate(&errors))),
                     );
                 }
             }
@@ -178,6 +194,7 @@ pub async fn run_all(
                 return BuildReport {
                     name: build.spec.name.clone(),
                     outcome: BuildOutcome::Cancelled,
+                    artifacts: Vec::new(),
                     duration: Duration::ZERO,
                 };
             }
@@ -191,6 +208,7 @@ pub async fn run_all(
             Err(e) => reports.push(BuildReport {
                 name: "<unknown>".to_string(),
                 outcome: BuildOutcome::Failed(format!("build task failed: {e}")),
+                artifacts: Vec::new(),
                 duration: Duration::ZERO,
             }),
         }
@@ -203,26 +221,57 @@ async fn run_one(build: PreparedBuild, cancel: &Cancel) -> BuildReport {
         spec,
         ui,
         mut instance,
+        post_processors,
+        post_process_env,
     } = build;
     let started = Instant::now();
-    let outcome = match instance.run().await {
-        Ok(Ok(artifact)) => BuildOutcome::Artifact(artifact),
-        Ok(Err(BuildError::Cancelled)) => BuildOutcome::Cancelled,
+    let built = match instance.run().await {
+        Ok(Ok(artifact)) => Ok(artifact),
+        Ok(Err(BuildError::Cancelled)) => Err(BuildOutcome::Cancelled),
         Ok(Err(BuildError::Failed(message))) if cancel.is_cancelled() => {
             ui.error(&message);
-            BuildOutcome::Cancelled
+            Err(BuildOutcome::Cancelled)
         }
-        Ok(Err(BuildError::Failed(message))) => BuildOutcome::Failed(message),
+        Ok(Err(BuildError::Failed(message))) => Err(BuildOutcome::Failed(message)),
         Err(e @ PluginError::CancelTimeout { .. }) => {
             ui.error(&e.to_string());
-            BuildOutcome::Cancelled
+            Err(BuildOutcome::Cancelled)
         }
-        Err(e) => BuildOutcome::Failed(e.to_string()),
+        Err(e) => Err(BuildOutcome::Failed(e.to_string())),
+    };
+    // The plugin is done: free its store before post-processing.
+    drop(instance);
+    let (outcome, artifacts) = match built {
+        Err(outcome) => (outcome, Vec::new()),
+        Ok(_) if cancel.is_cancelled() => (BuildOutcome::Cancelled, Vec::new()),
+        Ok(artifact) => {
+            let artifact = from_plugin(artifact);
+            if post_processors.is_empty() {
+                (BuildOutcome::Succeeded, vec![artifact])
+            } else {
+                let chain = packer_postprocess::run_sequences(
+                    &post_processors,
+                    artifact,
+                    &ui,
+                    &post_process_env,
+                    cancel.token(),
+                )
+                .await;
+                let outcome = if cancel.is_cancelled() {
+                    BuildOutcome::Cancelled
+                } else if chain.errors.is_empty() {
+                    BuildOutcome::Succeeded
+                } else {
+                    BuildOutcome::Failed(multi_error(&chain.errors))
+                };
+                (outcome, chain.artifacts)
+            }
+        }
     };
     let duration = started.elapsed();
     let took = format_duration(duration);
     match &outcome {
-        BuildOutcome::Artifact(_) => {
+        BuildOutcome::Succeeded => {
             ui.say_plain(&format!("Build '{}' finished after {took}.", spec.name));
         }
         BuildOutcome::Failed(message) => {
@@ -241,6 +290,28 @@ async fn run_one(build: PreparedBuild, cancel: &Cancel) -> BuildReport {
     BuildReport {
         name: spec.name,
         outcome,
+        artifacts,
         duration,
     }
+}
+
+/// Packer's `MultiError` text: `1 error(s) occurred:\n\n* ...`.
+fn multi_error(errors: &[String]) -> String {
+    if errors.len() == 1 {
+        return errors[0].clone();
+    }
+    let items: Vec<String> = errors.iter().map(|e| format!("* {e}")).collect();
+    format!("{} error(s) occurred:\n\n{}", errors.len(), items.join("\n"))
+}
+
+/// A plugin's artifact as the post-processors see it.
+fn from_plugin(artifact: Artifact) -> PpArtifact {
+    let mut converted = PpArtifact::from_builder(
+        artifact.builder_id,
+        artifact.id,
+        artifact.description,
+        artifact.files,
+    );
+    converted.state = artifact.state.into_iter().collect();
+    converted
 }

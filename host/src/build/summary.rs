@@ -21,34 +21,33 @@ pub fn print(output: &Output, reports: &[BuildReport]) -> bool {
         }
     }
 
-    let artifacts: Vec<_> = reports
-        .iter()
-        .filter_map(|r| match &r.outcome {
-            BuildOutcome::Artifact(a) => Some((r.name.as_str(), a)),
-            _ => None,
-        })
-        .collect();
-    if artifacts.is_empty() {
+    let with_artifacts: Vec<&BuildReport> =
+        reports.iter().filter(|r| !r.artifacts.is_empty()).collect();
+    if with_artifacts.is_empty() {
         output.say("\n==> Builds finished but no artifacts were created.");
         return !failed.is_empty();
     }
     output.say("\n==> Builds finished. The artifacts of successful builds are:");
-    for (name, artifact) in artifacts {
-        output.machine(name, "artifact-count", &["1"]);
-        let i = "0";
-        output.machine(name, "artifact", &[i, "builder-id", &artifact.builder_id]);
-        output.machine(name, "artifact", &[i, "id", &artifact.id]);
-        output.machine(name, "artifact", &[i, "string", &artifact.description]);
-        output.machine(
-            name,
-            "artifact",
-            &[i, "files-count", &artifact.files.len().to_string()],
-        );
-        for (j, file) in artifact.files.iter().enumerate() {
-            output.machine(name, "artifact", &[i, "file", &j.to_string(), file]);
+    for report in with_artifacts {
+        let name = report.name.as_str();
+        output.machine(name, "artifact-count", &[&report.artifacts.len().to_string()]);
+        for (index, artifact) in report.artifacts.iter().enumerate() {
+            let i = index.to_string();
+            let i = i.as_str();
+            output.machine(name, "artifact", &[i, "builder-id", &artifact.builder_id]);
+            output.machine(name, "artifact", &[i, "id", &artifact.id]);
+            output.machine(name, "artifact", &[i, "string", &artifact.description]);
+            output.machine(
+                name,
+                "artifact",
+                &[i, "files-count", &artifact.files.len().to_string()],
+            );
+            for (j, file) in artifact.files.iter().enumerate() {
+                output.machine(name, "artifact", &[i, "file", &j.to_string(), file]);
+            }
+            output.machine(name, "artifact", &[i, "end"]);
+            output.say(&format!("--> {name}: {}", artifact.description));
         }
-        output.machine(name, "artifact", &[i, "end"]);
-        output.say(&format!("--> {name}: {}", artifact.description));
     }
     !failed.is_empty()
 }

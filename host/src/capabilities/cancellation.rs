@@ -2,20 +2,13 @@
 
 use crate::plugin::bindings::packer::plugin::cancellation;
 use crate::plugin::state::HostState;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
-/// A cancellation signal shared by the runner and every build's plugin.
-#[derive(Clone, Default)]
+/// A cancellation signal shared by the runner, every build's plugin and the
+/// host capabilities working for it (SSH, HTTP, provisioners).
+#[derive(Clone, Default, Debug)]
 pub struct Cancel {
-    inner: Arc<Inner>,
-}
-
-#[derive(Default)]
-struct Inner {
-    cancelled: AtomicBool,
-    notify: Notify,
+    token: CancellationToken,
 }
 
 impl Cancel {
@@ -26,24 +19,22 @@ impl Cancel {
 
     /// Fires the signal (idempotent).
     pub fn cancel(&self) {
-        self.inner.cancelled.store(true, Ordering::SeqCst);
-        self.inner.notify.notify_waiters();
+        self.token.cancel();
     }
 
     /// True once fired.
     pub fn is_cancelled(&self) -> bool {
-        self.inner.cancelled.load(Ordering::SeqCst)
+        self.token.is_cancelled()
     }
 
     /// Completes when the signal fires.
     pub async fn cancelled(&self) {
-        loop {
-            let notified = self.inner.notify.notified();
-            if self.is_cancelled() {
-                return;
-            }
-            notified.await;
-        }
+        self.token.cancelled().await
+    }
+
+    /// The same signal as a token, for the capability crates.
+    pub fn token(&self) -> &CancellationToken {
+        &self.token
     }
 }
 

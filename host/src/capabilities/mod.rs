@@ -4,6 +4,8 @@
 //! [`crate::plugin::state::HostState`], and owns the policy of that capability.
 
 pub mod cancellation;
+pub mod communicator;
 pub mod files;
+pub mod http;
 pub mod types;
 pub mod ui;

@@ -10,10 +10,10 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 /// Bundled plugins, compiled by `build.rs` and embedded here.
-const BUNDLED: &[(&str, &[u8])] = &[(
-    "file",
-    include_bytes!(concat!(env!("OUT_DIR"), "/file.wasm")),
-)];
+const BUNDLED: &[(&str, &[u8])] = &[
+    ("file", include_bytes!(concat!(env!("OUT_DIR"), "/file.wasm"))),
+    ("null", include_bytes!(concat!(env!("OUT_DIR"), "/null.wasm"))),
+];
 
 /// Where a plugin's bytes come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,10 +13,64 @@ use super::limits::Limits;
 use super::state::{CpuLimitExceeded, HostState, MemoryLimitExceeded, StderrTail};
 use crate::capabilities::cancellation::Cancel;
 use crate::capabilities::files::FileGrant;
+use crate::capabilities::http;
+use crate::communicator::{self, ProvisionHook};
+use crate::plugin::state::CommunicatorGrant;
+use std::sync::Arc;
 use packer_ui::BuildUi;
 use std::future::Future;
 use std::path::Path;
 use wasmtime::{Store, Trap, UpdateDeadline};
+
+/// What a plugin is granted for one build, from its declared capabilities
+/// and the build's configuration.
+struct Grants {
+    /// The configuration the plugin sees (communicator options taken out).
+    config: serde_json::Value,
+    http: Option<Arc<packer_http::HttpClient>>,
+    communicator: Option<CommunicatorGrant>,
+    /// Problems with the host-owned options, reported as prepare errors.
+    errors: Vec<String>,
+}
+
+fn grant_capabilities(
+    plugin: &str,
+    capabilities: &[Capability],
+    config: &serde_json::Value,
+    working_dir: &Path,
+) -> Grants {
+    let mut grants = Grants {
+        config: config.clone(),
+        http: None,
+        communicator: None,
+        errors: Vec::new(),
+    };
+    for capability in capabilities {
+        match capability {
+            Capability::ConfigFiles => {}
+            Capability::Http(hosts) => match http::client_for(plugin, hosts, config) {
+                Ok(client) => grants.http = Some(Arc::new(client)),
+                Err(e) => grants.errors.push(e),
+            },
+            Capability::Communicator => {
+                let split = communicator::config::split(config, working_dir);
+                grants.errors.extend(split.errors);
+                grants.config = split.rest;
+                let public_key = split
+                    .options
+                    .private_key_file
+                    .as_ref()
+                    .and_then(|path| std::fs::read_to_string(path).ok())
+                    .and_then(|text| packer_ssh::public_key_of(&text).ok());
+                grants.communicator = Some(CommunicatorGrant {
+                    options: split.options,
+                    public_key,
+                });
+            }
+        }
+    }
+    grants
+}
 
 /// Largest JSON text of one artifact state entry a plugin may return.
 pub const MAX_STATE_BYTES: usize = 1 << 20;
@@ -116,10 +170,15 @@ impl PluginInstance {
         config: &serde_json::Value,
         working_dir: &Path,
     ) -> Result<PrepareResult, PluginError> {
+        let grants = grant_capabilities(&self.name, &self.capabilities, config, working_dir);
+        let state = self.store.data_mut();
+        state.plugin_name = self.name.clone();
         if self.capabilities.contains(&Capability::ConfigFiles) {
-            self.store.data_mut().files = FileGrant::from_config(working_dir, config);
+            state.files = FileGrant::from_config(working_dir, &grants.config);
         }
-        let text = config.to_string();
+        state.http = grants.http;
+        state.communicator = grants.communicator;
+        let text = grants.config.to_string();
         let result = guarded(
             &self.store.data().cancel.clone(),
             self.limits,
@@ -128,7 +187,17 @@ impl PluginInstance {
                 .call_prepare(&mut self.store, &context, &text),
         )
         .await;
-        self.finish(result)
+        let mut result = self.finish(result)?;
+        let mut errors = grants.errors;
+        errors.append(&mut result.errors);
+        result.errors = errors;
+        Ok(result)
+    }
+
+    /// Installs the build's provisioning hook (its prepared provisioners),
+    /// which the plugin reaches through `communicator.provision`.
+    pub fn set_hook(&mut self, hook: Arc<ProvisionHook>) {
+        self.store.data_mut().hook = Some(hook);
     }
 
     /// Calls `run`; the inner result is the plugin's own verdict.

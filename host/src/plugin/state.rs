@@ -2,6 +2,7 @@
 //! limits, and the capabilities granted to this build.
 
 use crate::capabilities::{cancellation::Cancel, files::FileGrant};
+use crate::communicator::{CommunicatorOptions, KeyStore, ProvisionHook};
 use packer_ui::BuildUi;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,25 @@ pub struct HostState {
     pub(crate) files: FileGrant,
     /// Epoch ticks of guest execution in the current call.
     pub(crate) cpu_ticks: u64,
+    /// The plugin's name, for messages.
+    pub(crate) plugin_name: String,
+    /// The HTTP client of this build, if the plugin declared `http`.
+    pub(crate) http: Option<Arc<packer_http::HttpClient>>,
+    /// The communicator options, if the plugin declared `communicator`.
+    pub(crate) communicator: Option<CommunicatorGrant>,
+    /// Temporary key pairs made for this build.
+    pub(crate) keys: KeyStore,
+    /// The provisioning hook, set once the build's provisioners are prepared.
+    pub(crate) hook: Option<Arc<ProvisionHook>>,
+}
+
+/// The communicator options granted to a plugin.
+#[derive(Debug, Clone)]
+pub struct CommunicatorGrant {
+    /// The options, from the build's configuration.
+    pub options: CommunicatorOptions,
+    /// Public key of `ssh_private_key_file`, if set and readable.
+    pub public_key: Option<String>,
 }
 
 impl HostState {
@@ -38,6 +58,11 @@ impl HostState {
             cancel,
             files: FileGrant::none(),
             cpu_ticks: 0,
+            plugin_name: String::new(),
+            http: None,
+            communicator: None,
+            keys: KeyStore::default(),
+            hook: None,
         }
     }
 }

@@ -91,6 +91,8 @@ impl Builder for FileBuilder {
                 files::write(&target, content.as_bytes()).map_err(|e| open_error(&target, e))?;
             }
         }
+        // Packer runs the provisioners with no machine: local ones (shell-local) work.
+        packer_plugin_sdk::communicator::provision(None)?;
         if packer_plugin_sdk::cancellation::is_cancelled() {
             return Err(BuildError::Cancelled);
         }

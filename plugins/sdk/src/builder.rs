@@ -40,10 +40,17 @@ impl From<wit::BuildContext> for BuildContext {
 }
 
 /// A capability the plugin asks the host for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Capability {
     /// Read and write the files named in the build's own configuration.
     ConfigFiles,
+    /// Send HTTP requests to these hosts (`compute.googleapis.com`, or a URL
+    /// prefix such as `https://oauth2.googleapis.com`). URLs in the build's
+    /// own configuration are granted as well.
+    Http(Vec<String>),
+    /// Use the template's communicator (`ssh_*` options) and provisioners.
+    /// The host takes those options out of the configuration before decoding.
+    Communicator,
 }
 
 /// Warnings and errors found while preparing a build.
@@ -147,6 +154,8 @@ pub fn describe<B: Builder>() -> wit::PluginInfo {
             .into_iter()
             .map(|c| match c {
                 Capability::ConfigFiles => types::Capability::ConfigFiles,
+                Capability::Http(hosts) => types::Capability::Http(hosts),
+                Capability::Communicator => types::Capability::Communicator,
             })
             .collect(),
     }

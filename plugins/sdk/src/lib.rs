@@ -35,8 +35,10 @@
 pub mod artifact;
 pub mod builder;
 pub mod cancellation;
+pub mod communicator;
 pub mod config;
 pub mod files;
+pub mod http;
 pub mod ui;
 
 /// Bindings generated from `wit/builder.wit`. Plugins rarely need these directly.

@@ -1,0 +1,118 @@
+//! The `http` capability: HTTP(S) requests sent by the host (packer-http,
+//! reqwest + rustls) for a plugin, only to the hosts granted to its build.
+//!
+//! Policy: a plugin that declares `http(hosts)` may reach those hosts, plus
+//! every `http://` or `https://` URL that appears as a string value in its own
+//! build configuration (a custom endpoint the user wrote). Nothing else; see
+//! `packer_http` for the address rules (no link-local or metadata addresses,
+//! no loopback through a public name, redirects re-checked).
+
+use crate::plugin::bindings::packer::plugin::http::{self, HttpError, Request, Response};
+use crate::plugin::state::HostState;
+use std::time::Duration;
+
+/// Builds the HTTP client of one build, or explains why it cannot.
+pub fn client_for(
+    plugin: &str,
+    declared: &[String],
+    config: &serde_json::Value,
+) -> Result<packer_http::HttpClient, String> {
+    let mut grants = Vec::new();
+    for host in declared {
+        grants.push(
+            packer_http::Grant::parse(host)
+                .map_err(|e| format!("plugin {plugin:?} declares a bad HTTP grant {host:?}: {e}"))?,
+        );
+    }
+    let mut urls = Vec::new();
+    collect_urls(config, &mut urls);
+    for url in urls {
+        if let Ok(grant) = packer_http::Grant::parse(&url) {
+            grants.push(grant);
+        }
+    }
+    let policy = packer_http::HttpPolicy {
+        plugin: plugin.to_string(),
+        grants,
+    };
+    packer_http::HttpClient::new(policy, packer_http::HttpLimits::default())
+        .map_err(|e| e.to_string())
+}
+
+fn collect_urls(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) if s.starts_with("https://") || s.starts_with("http://") => {
+            out.push(s.clone())
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_urls(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| collect_urls(v, out)),
+        _ => {}
+    }
+}
+
+impl http::Host for HostState {
+    async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
+        let Some(client) = self.http.clone() else {
+            return Err(HttpError::Denied(format!(
+                "plugin {:?} did not declare the http capability; nothing was sent to {}",
+                self.plugin_name,
+                host_of(&request.url)
+            )));
+        };
+        let req = packer_http::HttpRequest {
+            method: request.method,
+            url: request.url,
+            headers: request.headers,
+            body: request.body,
+            timeout: request.timeout_ms.map(|ms| Duration::from_millis(ms.into())),
+        };
+        let cancel = self.cancel.token().clone();
+        match client.send(req, &cancel).await {
+            Ok(r) => Ok(Response {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            }),
+            Err(e) => Err(match e {
+                packer_http::HttpError::Denied { .. } => HttpError::Denied(e.to_string()),
+                packer_http::HttpError::Timeout { .. } => HttpError::Timeout(e.to_string()),
+                packer_http::HttpError::Connect { .. } => HttpError::Connect(e.to_string()),
+                packer_http::HttpError::Tls { .. } => HttpError::Tls(e.to_string()),
+                packer_http::HttpError::TooLarge { limit } => HttpError::TooLarge(limit),
+                packer_http::HttpError::InvalidRequest(_) => {
+                    HttpError::InvalidRequest(e.to_string())
+                }
+                packer_http::HttpError::Cancelled => HttpError::Cancelled,
+            }),
+        }
+    }
+}
+
+fn host_of(url: &str) -> String {
+    url.split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or(url)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_in_the_configuration_are_collected() {
+        let config = serde_json::json!({
+            "custom_endpoints": {"compute": "http://127.0.0.1:4010/compute/v1/"},
+            "zone": "us-central1-a",
+            "list": ["https://example.test/x"],
+        });
+        let mut urls = Vec::new();
+        collect_urls(&config, &mut urls);
+        assert_eq!(
+            urls,
+            vec!["http://127.0.0.1:4010/compute/v1/", "https://example.test/x"]
+        );
+        assert_eq!(host_of("https://a.test:8443/p"), "a.test:8443");
+    }
+}
