@@ -10,7 +10,10 @@ mod build_plugins;
 use std::path::PathBuf;
 
 /// Bundled plugins: (crate name, builder type).
-const BUNDLED: &[(&str, &str)] = &[("packer-plugin-file", "file"), ("packer-plugin-null", "null")];
+const BUNDLED: &[(&str, &str)] = &[
+    ("packer-plugin-file", "file"),
+    ("packer-plugin-null", "null"),
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR"));

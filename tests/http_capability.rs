@@ -53,7 +53,11 @@ fn serve(mut stream: TcpStream) {
             auth = line.trim().to_string();
         }
     }
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .to_string();
     let response = if path == "/ok" {
         let body = format!("pong {}", if auth.is_empty() { "no-auth" } else { "auth" });
         format!(
@@ -94,7 +98,8 @@ fn a_granted_server_answers() {
     );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.contains("probe 0: status 200 body \"pong auth\""),
+        run.stdout
+            .contains("probe 0: status 200 body \"pong auth\""),
         "{}",
         run.stdout
     );
@@ -112,8 +117,16 @@ fn a_server_that_was_not_granted_is_denied_and_sees_nothing() {
         &format!("http://127.0.0.1:{}/", granted.port),
         serde_json::json!([{"target": format!("127.0.0.1:{}", other.port), "path": "/ok"}]),
     );
-    assert!(run.stdout.contains("probe 0: error Denied("), "{}", run.stdout);
-    assert!(run.stdout.contains("http-probe"), "names the plugin: {}", run.stdout);
+    assert!(
+        run.stdout.contains("probe 0: error Denied("),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("http-probe"),
+        "names the plugin: {}",
+        run.stdout
+    );
     assert!(
         run.stdout.contains(&format!("127.0.0.1:{}", other.port)),
         "names the host: {}",
@@ -136,7 +149,11 @@ fn a_redirect_to_a_server_that_was_not_granted_is_denied() {
         &format!("http://{target}/"),
         serde_json::json!([{"target": target, "path": format!("/redirect/{}", other.port)}]),
     );
-    assert!(run.stdout.contains("probe 0: error Denied("), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("probe 0: error Denied("),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout.contains(&format!("127.0.0.1:{}", other.port)),
         "{}",
@@ -171,7 +188,11 @@ fn a_server_that_never_answers_times_out() {
         &format!("http://{target}/"),
         serde_json::json!([{"target": target, "path": "/slow", "timeout_ms": 500}]),
     );
-    assert!(run.stdout.contains("probe 0: error Timeout("), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("probe 0: error Timeout("),
+        "{}",
+        run.stdout
+    );
     assert!(started.elapsed() < Duration::from_secs(20));
 }
 
@@ -183,5 +204,9 @@ fn the_metadata_address_is_never_reachable() {
         "http://127.0.0.1:9/",
         serde_json::json!([{"target": "169.254.169.254", "path": "/computeMetadata/v1/"}]),
     );
-    assert!(run.stdout.contains("probe 0: error Denied("), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("probe 0: error Denied("),
+        "{}",
+        run.stdout
+    );
 }

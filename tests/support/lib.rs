@@ -28,7 +28,10 @@ pub fn packer_bin() -> PathBuf {
 
 /// The path of a compiled test plugin (`trap`, `spin`, `oom`, `garbage`).
 pub fn test_plugin(name: &str) -> PathBuf {
-    Path::new(TEST_PLUGIN_DIR).join(format!("packer_test_plugin_{name}.wasm"))
+    Path::new(TEST_PLUGIN_DIR).join(format!(
+        "packer_test_plugin_{}.wasm",
+        name.replace('-', "_")
+    ))
 }
 
 /// A scratch directory to run `packer` in, with its own plugin directory.

@@ -96,7 +96,12 @@ pub trait Communicator: Send + Sync {
     /// Copies the contents of the local directory `local` into the remote
     /// directory `remote` (created if missing), recursively. Entries whose
     /// relative path matches one of `exclude` (exact relative path) are skipped.
-    async fn upload_dir(&self, remote: &str, local: &Path, exclude: &[String]) -> Result<(), CommError>;
+    async fn upload_dir(
+        &self,
+        remote: &str,
+        local: &Path,
+        exclude: &[String],
+    ) -> Result<(), CommError>;
 
     /// Streams the remote file `remote` into `sink`, returning its size.
     async fn download(
@@ -107,7 +112,12 @@ pub trait Communicator: Send + Sync {
 
     /// Copies the contents of the remote directory `remote` into the local
     /// directory `local` (created if missing), recursively.
-    async fn download_dir(&self, remote: &str, local: &Path, exclude: &[String]) -> Result<(), CommError>;
+    async fn download_dir(
+        &self,
+        remote: &str,
+        local: &Path,
+        exclude: &[String],
+    ) -> Result<(), CommError>;
 
     /// True if `remote` is a directory on the remote machine (used by the
     /// `file` provisioner's download direction). Missing paths are `false`.

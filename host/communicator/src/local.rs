@@ -90,7 +90,12 @@ impl Communicator for LocalCommunicator {
         Ok(n)
     }
 
-    async fn upload_dir(&self, remote: &str, local: &Path, exclude: &[String]) -> Result<(), CommError> {
+    async fn upload_dir(
+        &self,
+        remote: &str,
+        local: &Path,
+        exclude: &[String],
+    ) -> Result<(), CommError> {
         copy_tree(local, Path::new(remote), exclude).await
     }
 
@@ -103,7 +108,12 @@ impl Communicator for LocalCommunicator {
         Ok(tokio::io::copy(&mut file, sink).await?)
     }
 
-    async fn download_dir(&self, remote: &str, local: &Path, exclude: &[String]) -> Result<(), CommError> {
+    async fn download_dir(
+        &self,
+        remote: &str,
+        local: &Path,
+        exclude: &[String],
+    ) -> Result<(), CommError> {
         copy_tree(Path::new(remote), local, exclude).await
     }
 
@@ -154,7 +164,10 @@ mod tests {
         let comm = LocalCommunicator::default();
         let seen = Mutex::new(Vec::new());
         let sink = |s: Stream, b: &[u8]| seen.lock().unwrap().push((s, b.to_vec()));
-        let status = comm.exec("echo out; echo err >&2; exit 3", &sink).await.unwrap();
+        let status = comm
+            .exec("echo out; echo err >&2; exit 3", &sink)
+            .await
+            .unwrap();
         assert_eq!(status, ExitStatus::Code(3));
         let seen = seen.into_inner().unwrap();
         assert!(seen.contains(&(Stream::Stdout, b"out\n".to_vec())));

@@ -89,7 +89,8 @@ impl Grant {
     /// are ignored).
     pub fn parse(text: &str) -> Result<Grant, HttpError> {
         let text = text.trim();
-        let invalid = |why: &str| HttpError::InvalidRequest(format!("invalid grant {text:?}: {why}"));
+        let invalid =
+            |why: &str| HttpError::InvalidRequest(format!("invalid grant {text:?}: {why}"));
         if text.is_empty() {
             return Err(invalid("empty"));
         }
@@ -233,7 +234,13 @@ mod tests {
 
     #[test]
     fn rejects_nonsense() {
-        for bad in ["", "ftp://example.com", "example.com/path", "user@example.com", "http://"] {
+        for bad in [
+            "",
+            "ftp://example.com",
+            "example.com/path",
+            "user@example.com",
+            "http://",
+        ] {
             assert!(Grant::parse(bad).is_err(), "{bad:?} should not parse");
         }
     }

@@ -145,7 +145,10 @@ impl HttpPolicy {
         let host = GrantHost::from_url(url)
             .ok_or_else(|| HttpError::InvalidRequest("URL has no host".into()))?;
         let Some(port) = url.port().or(default_port(scheme)) else {
-            return Err(self.denied(host.to_string(), format!("scheme {scheme:?} is not allowed")));
+            return Err(self.denied(
+                host.to_string(),
+                format!("scheme {scheme:?} is not allowed"),
+            ));
         };
         let shown = host.with_port(port);
         if self.grants.iter().any(|g| g.matches(scheme, &host, port)) {
@@ -155,11 +158,10 @@ impl HttpPolicy {
             }
             return Ok(());
         }
+        let for_host = || self.grants.iter().filter(|g| g.covers_host(&host));
         let reason = if scheme == "http"
-            && self
-                .grants
-                .iter()
-                .any(|g| g.covers_host_port(scheme, &host, port))
+            && for_host().next().is_some()
+            && !for_host().any(|g| g.allows_http())
         {
             "plain http not granted (https only)"
         } else {
@@ -180,16 +182,18 @@ impl HttpPolicy {
         if class == AddressClass::Public {
             return Ok(());
         }
-        let allowed = self.grants.iter().filter(|g| g.covers_host(host)).any(|g| {
-            match g.host() {
+        let allowed = self
+            .grants
+            .iter()
+            .filter(|g| g.covers_host(host))
+            .any(|g| match g.host() {
                 GrantHost::Ip(granted) => granted.to_canonical() == ip.to_canonical(),
                 GrantHost::Name(name) => match class {
                     AddressClass::Loopback => name == "localhost",
                     AddressClass::Metadata | AddressClass::LinkLocal => name == METADATA_HOST,
                     _ => false,
                 },
-            }
-        });
+            });
         if allowed {
             Ok(())
         } else {
@@ -212,7 +216,10 @@ mod tests {
     }
 
     fn policy(grants: &[&str]) -> HttpPolicy {
-        HttpPolicy::new("googlecompute", grants.iter().map(|g| Grant::parse(g).unwrap()).collect())
+        HttpPolicy::new(
+            "googlecompute",
+            grants.iter().map(|g| Grant::parse(g).unwrap()).collect(),
+        )
     }
 
     #[test]
@@ -274,7 +281,11 @@ mod tests {
     fn metadata_needs_a_literal_or_the_metadata_name() {
         let name_only = policy(&["compute.googleapis.com"]);
         let host = GrantHost::Name("compute.googleapis.com".into());
-        assert!(name_only.check_address(&host, ip("169.254.169.254")).is_err());
+        assert!(
+            name_only
+                .check_address(&host, ip("169.254.169.254"))
+                .is_err()
+        );
         assert!(name_only.check_address(&host, ip("fd00:ec2::254")).is_err());
         assert!(name_only.check_address(&host, ip("142.250.1.1")).is_ok());
 
@@ -299,7 +310,10 @@ mod tests {
         let p = policy(&["api.example.com", "localhost:8080", "10.0.0.5"]);
         let api = GrantHost::Name("api.example.com".into());
         let err = p.check_address(&api, ip("127.0.0.1")).unwrap_err();
-        assert!(err.contains("127.0.0.1") && err.contains("loopback"), "{err}");
+        assert!(
+            err.contains("127.0.0.1") && err.contains("loopback"),
+            "{err}"
+        );
         assert!(p.check_address(&api, ip("10.0.0.5")).is_err());
         assert!(p.check_address(&api, ip("0.0.0.0")).is_err());
         let localhost = GrantHost::Name("localhost".into());
@@ -307,7 +321,11 @@ mod tests {
         p.check_address(&localhost, ip("::1")).unwrap();
         assert!(p.check_address(&localhost, ip("10.0.0.5")).is_err());
         assert!(p.check_address(&localhost, ip("169.254.169.254")).is_err());
-        p.check_url(&Url::parse("https://10.0.0.5/").unwrap()).unwrap();
-        assert!(p.check_url(&Url::parse("https://10.0.0.6/").unwrap()).is_err());
+        p.check_url(&Url::parse("https://10.0.0.5/").unwrap())
+            .unwrap();
+        assert!(
+            p.check_url(&Url::parse("https://10.0.0.6/").unwrap())
+                .is_err()
+        );
     }
 }

@@ -113,7 +113,10 @@ impl PolicyResolver {
     }
 
     /// Resolves `name` (overrides first, then the system resolver) and filters the result.
-    pub async fn lookup(&self, name: &str) -> Result<Vec<IpAddr>, Box<dyn std::error::Error + Send + Sync>> {
+    pub async fn lookup(
+        &self,
+        name: &str,
+    ) -> Result<Vec<IpAddr>, Box<dyn std::error::Error + Send + Sync>> {
         // Refuse ungranted names before any DNS query leaves the machine.
         let host = GrantHost::from_name(name);
         if !self.policy.grants_host(&host) {
@@ -162,14 +165,24 @@ mod tests {
     fn drops_forbidden_addresses_and_keeps_public_ones() {
         let r = resolver(&["api.example.com"], HostOverrides::new());
         let got = r
-            .filter("api.example.com", &ips(&["127.0.0.1", "93.184.216.34", "169.254.169.254"]))
+            .filter(
+                "api.example.com",
+                &ips(&["127.0.0.1", "93.184.216.34", "169.254.169.254"]),
+            )
             .unwrap();
         assert_eq!(got, ips(&["93.184.216.34"]));
-        let err = r.filter("api.example.com", &ips(&["127.0.0.1", "10.0.0.1"])).unwrap_err();
+        let err = r
+            .filter("api.example.com", &ips(&["127.0.0.1", "10.0.0.1"]))
+            .unwrap_err();
         assert!(err.reason.contains("127.0.0.1"), "{err}");
-        let err = r.filter("API.example.com.", &ips(&["169.254.169.254"])).unwrap_err();
+        let err = r
+            .filter("API.example.com.", &ips(&["169.254.169.254"]))
+            .unwrap_err();
         assert!(err.reason.contains("169.254.169.254"), "{err}");
-        assert!(r.filter("other.example.com", &ips(&["93.184.216.34"])).is_err());
+        assert!(
+            r.filter("other.example.com", &ips(&["93.184.216.34"]))
+                .is_err()
+        );
     }
 
     #[tokio::test]
@@ -180,8 +193,14 @@ mod tests {
         let r = resolver(&["loopback.test", "public.test"], o);
         let err = r.lookup("loopback.test").await.unwrap_err();
         let denied = err.downcast_ref::<AddressDenied>().unwrap();
-        assert!(denied.reason.contains("loopback address 127.0.0.1"), "{denied}");
-        assert_eq!(r.lookup("public.test").await.unwrap(), ips(&["93.184.216.34"]));
+        assert!(
+            denied.reason.contains("loopback address 127.0.0.1"),
+            "{denied}"
+        );
+        assert_eq!(
+            r.lookup("public.test").await.unwrap(),
+            ips(&["93.184.216.34"])
+        );
         let err = r.lookup("ungranted.test").await.unwrap_err();
         assert!(err.downcast_ref::<AddressDenied>().is_some());
     }
@@ -190,6 +209,9 @@ mod tests {
     async fn localhost_grant_reaches_loopback() {
         let r = resolver(&["localhost"], HostOverrides::new());
         let got = r.lookup("localhost").await.unwrap();
-        assert!(!got.is_empty() && got.iter().all(|ip| ip.is_loopback()), "{got:?}");
+        assert!(
+            !got.is_empty() && got.iter().all(|ip| ip.is_loopback()),
+            "{got:?}"
+        );
     }
 }

@@ -125,7 +125,8 @@ mod tests {
         std::fs::write(dir.path().join("a"), "x").unwrap();
         std::fs::create_dir(dir.path().join("d")).unwrap();
         std::fs::write(dir.path().join("d/b"), "x").unwrap();
-        let host = Artifact::from_builder("packer.file", "File", "Stored file: a", vec!["a".into()]);
+        let host =
+            Artifact::from_builder("packer.file", "File", "Stored file: a", vec!["a".into()]);
         assert_eq!(host.destroy(dir.path()), Ok(false));
         assert!(dir.path().join("a").exists());
 

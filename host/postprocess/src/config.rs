@@ -207,7 +207,9 @@ pub(crate) fn opt_string_list<'de, D: Deserializer<'de>>(
         Some(Value::Object(_)) => Err(D::Error::custom(
             "source data must be an array or slice, got map",
         )),
-        Some(v) => weak_string(&v).map(|s| Some(vec![s])).map_err(D::Error::custom),
+        Some(v) => weak_string(&v)
+            .map(|s| Some(vec![s]))
+            .map_err(D::Error::custom),
     }
 }
 

@@ -44,7 +44,10 @@ mod tests {
     #[test]
     fn go_wording() {
         let e = std::io::Error::from_raw_os_error(2);
-        assert_eq!(go_io_error("open", "x", &e), "open x: no such file or directory");
+        assert_eq!(
+            go_io_error("open", "x", &e),
+            "open x: no such file or directory"
+        );
         assert_eq!(go_slice(&["a".into(), "b".into()]), "[a b]");
         assert_eq!(go_slice_literal(&["a".into()]), "[]string{\"a\"}");
     }

@@ -22,7 +22,11 @@ pub(crate) fn resolve(working_dir: &Path, path: &str) -> PathBuf {
 pub(crate) fn base_name(path: &str) -> String {
     let trimmed = path.trim_end_matches('/');
     if trimmed.is_empty() {
-        return if path.is_empty() { ".".into() } else { "/".into() };
+        return if path.is_empty() {
+            ".".into()
+        } else {
+            "/".into()
+        };
     }
     match trimmed.rfind('/') {
         Some(i) => trimmed[i + 1..].to_string(),

@@ -7,9 +7,7 @@ use super::runner::RunOptions;
 use crate::communicator::ProvisionHook;
 use packer_postprocess::{PostProcessEnv, PreparedPostProcessor};
 use packer_provision::{CommonOptions, PreparedProvisioner, ProvisionEnv};
-use packer_template::parse_go_duration;
 use packer_ui::BuildUi;
-use std::time::Duration;
 
 /// What a build runs besides its builder.
 pub struct Components {
@@ -107,43 +105,15 @@ fn prefix(errors: &mut [String], what: &str) {
     }
 }
 
-fn provisioner(p: &ProvisionerSpec, env: &ProvisionEnv) -> Result<PreparedProvisioner, Vec<String>> {
-    let mut errors = Vec::new();
-    let duration = |value: &Option<String>, key: &str, errors: &mut Vec<String>| match value {
-        None => None,
-        Some(text) => match parse_go_duration(text) {
-            Ok(nanos) => Some(Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))),
-            Err(e) => {
-                errors.push(format!("error decoding '{key}': {e}"));
-                None
-            }
-        },
-    };
-    let pause_before = duration(&p.pause_before, "pause_before", &mut errors).filter(|d| !d.is_zero());
-    let timeout = duration(&p.timeout, "timeout", &mut errors).filter(|d| !d.is_zero());
-    let max_retries = match &p.max_retries {
-        None => 0,
-        Some(text) => match packer_interpolate::render(text, &env.ctx) {
-            Ok(rendered) => match rendered.trim().parse::<u32>() {
-                Ok(n) => n,
-                Err(e) => {
-                    errors.push(format!("`max_retries` must be a valid integer: {e}"));
-                    0
-                }
-            },
-            Err(e) => {
-                errors.push(format!("failed to interpolate `max_retries`: {e}"));
-                0
-            }
-        },
-    };
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let common = CommonOptions {
-        pause_before,
-        timeout,
-        max_retries,
-    };
+fn provisioner(
+    p: &ProvisionerSpec,
+    env: &ProvisionEnv,
+) -> Result<PreparedProvisioner, Vec<String>> {
+    let common = CommonOptions::parse(
+        p.pause_before.as_deref(),
+        p.timeout.as_deref(),
+        p.max_retries.as_deref(),
+        &env.ctx,
+    )?;
     packer_provision::prepare(&p.kind, p.config.clone(), common, env)
 }

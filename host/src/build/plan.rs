@@ -174,6 +174,13 @@ impl BuildPlan {
                     continue;
                 }
             };
+            if let Some(problem) = unknown_components(&template, &def.name) {
+                diagnostics.push(
+                    Diagnostic::error(format!("Failed to initialize build {name:?}"), problem)
+                        .at(Some(def.location.to_string())),
+                );
+                continue;
+            }
             let key_locations: BTreeMap<String, String> = def
                 .field_locations
                 .keys
@@ -236,6 +243,34 @@ impl BuildPlan {
             diagnostics,
         })
     }
+}
+
+/// Packer's message for the first provisioner or post-processor of `build`
+/// whose type does not exist, found before any plugin starts.
+fn unknown_components(template: &Template, build: &str) -> Option<String> {
+    let provisioners = template
+        .provisioners
+        .iter()
+        .chain(template.error_cleanup_provisioner.iter());
+    for p in provisioners.filter(|p| applies(&p.only, &p.except, build)) {
+        if !packer_provision::KINDS.contains(&p.provisioner_type.as_str()) {
+            return Some(format!(
+                "error initializing provisioner '{0}': Unknown provisioner {0}",
+                p.provisioner_type
+            ));
+        }
+    }
+    for p in template.post_processors.iter().flatten() {
+        if applies(&p.only, &p.except, build)
+            && !packer_postprocess::KINDS.contains(&p.pp_type.as_str())
+        {
+            return Some(format!(
+                "error initializing post-processor '{0}': Unknown post-processor {0}",
+                p.pp_type
+            ));
+        }
+    }
+    None
 }
 
 /// Whether a component with these `only`/`except` lists runs for `build`.

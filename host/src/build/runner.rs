@@ -249,12 +249,15 @@ async fn run_one(build: PreparedBuild, cancel: &Cancel) -> BuildReport {
             if post_processors.is_empty() {
                 (BuildOutcome::Succeeded, vec![artifact])
             } else {
-                let chain = packer_postprocess::run_sequences(
+                let working_dir = post_process_env.working_dir.clone();
+                let mut destroy = |a: &PpArtifact| destroy_builder_artifact(a, &working_dir);
+                let chain = packer_postprocess::run_sequences_with_destroyer(
                     &post_processors,
                     artifact,
                     &ui,
                     &post_process_env,
                     cancel.token(),
+                    &mut destroy,
                 )
                 .await;
                 let outcome = if cancel.is_cancelled() {
@@ -301,7 +304,32 @@ fn multi_error(errors: &[String]) -> String {
         return errors[0].clone();
     }
     let items: Vec<String> = errors.iter().map(|e| format!("* {e}")).collect();
-    format!("{} error(s) occurred:\n\n{}", errors.len(), items.join("\n"))
+    format!(
+        "{} error(s) occurred:\n\n{}",
+        errors.len(),
+        items.join("\n")
+    )
+}
+
+/// Packer's `Artifact.Destroy()` for a builder's artifact that no
+/// post-processor kept. Only the `file` builder's is destroyed (its target
+/// file is removed, as Packer does); other builders' artifacts (images in a
+/// cloud) are left alone, since deleting them needs the builder.
+fn destroy_builder_artifact(
+    artifact: &PpArtifact,
+    working_dir: &std::path::Path,
+) -> Result<(), String> {
+    if artifact.builder_id != "packer.file" {
+        return Ok(());
+    }
+    for file in &artifact.files {
+        match std::fs::remove_file(working_dir.join(file)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("remove {file}: {e}")),
+        }
+    }
+    Ok(())
 }
 
 /// A plugin's artifact as the post-processors see it.

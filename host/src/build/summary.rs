@@ -30,7 +30,11 @@ pub fn print(output: &Output, reports: &[BuildReport]) -> bool {
     output.say("\n==> Builds finished. The artifacts of successful builds are:");
     for report in with_artifacts {
         let name = report.name.as_str();
-        output.machine(name, "artifact-count", &[&report.artifacts.len().to_string()]);
+        output.machine(
+            name,
+            "artifact-count",
+            &[&report.artifacts.len().to_string()],
+        );
         for (index, artifact) in report.artifacts.iter().enumerate() {
             let i = index.to_string();
             let i = i.as_str();

@@ -59,7 +59,9 @@ impl communicator::Host for HostState {
         if let Some(bits) = bits
             && !(2048..=8192).contains(&bits)
         {
-            return Err(format!("RSA key size {bits} is out of range (2048 to 8192)"));
+            return Err(format!(
+                "RSA key size {bits} is out of range (2048 to 8192)"
+            ));
         }
         let comment: String = comment.chars().take(128).collect();
         let pair = tokio::task::spawn_blocking(move || {

@@ -20,8 +20,9 @@ pub fn client_for(
     let mut grants = Vec::new();
     for host in declared {
         grants.push(
-            packer_http::Grant::parse(host)
-                .map_err(|e| format!("plugin {plugin:?} declares a bad HTTP grant {host:?}: {e}"))?,
+            packer_http::Grant::parse(host).map_err(|e| {
+                format!("plugin {plugin:?} declares a bad HTTP grant {host:?}: {e}")
+            })?,
         );
     }
     let mut urls = Vec::new();
@@ -64,7 +65,9 @@ impl http::Host for HostState {
             url: request.url,
             headers: request.headers,
             body: request.body,
-            timeout: request.timeout_ms.map(|ms| Duration::from_millis(ms.into())),
+            timeout: request
+                .timeout_ms
+                .map(|ms| Duration::from_millis(ms.into())),
         };
         let cancel = self.cancel.token().clone();
         match client.send(req, &cancel).await {
@@ -76,7 +79,11 @@ impl http::Host for HostState {
             Err(e) => Err(match e {
                 packer_http::HttpError::Denied { .. } => HttpError::Denied(e.to_string()),
                 packer_http::HttpError::Timeout { .. } => HttpError::Timeout(e.to_string()),
-                packer_http::HttpError::Connect { .. } => HttpError::Connect(e.to_string()),
+                packer_http::HttpError::Connect { .. }
+                | packer_http::HttpError::Protocol { .. }
+                | packer_http::HttpError::TooManyRedirects { .. } => {
+                    HttpError::Connect(e.to_string())
+                }
                 packer_http::HttpError::Tls { .. } => HttpError::Tls(e.to_string()),
                 packer_http::HttpError::TooLarge { limit } => HttpError::TooLarge(limit),
                 packer_http::HttpError::InvalidRequest(_) => {
@@ -111,7 +118,10 @@ mod tests {
         collect_urls(&config, &mut urls);
         assert_eq!(
             urls,
-            vec!["http://127.0.0.1:4010/compute/v1/", "https://example.test/x"]
+            vec![
+                "http://127.0.0.1:4010/compute/v1/",
+                "https://example.test/x"
+            ]
         );
         assert_eq!(host_of("https://a.test:8443/p"), "a.test:8443");
     }

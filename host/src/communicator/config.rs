@@ -211,7 +211,11 @@ pub fn split(config: &Value, working_dir: &Path) -> Split {
     }
 }
 
-fn decode(map: &Map<String, Value>, working_dir: &Path, errors: &mut Vec<String>) -> CommunicatorOptions {
+fn decode(
+    map: &Map<String, Value>,
+    working_dir: &Path,
+    errors: &mut Vec<String>,
+) -> CommunicatorOptions {
     let mut o = CommunicatorOptions::default();
     let mut d = Decoder { map, errors };
     for key in map.keys() {
@@ -227,9 +231,9 @@ fn decode(map: &Map<String, Value>, working_dir: &Path, errors: &mut Vec<String>
         Some("winrm") => d
             .errors
             .push("communicator: winrm is not supported by this version of packer".into()),
-        Some(other) => d.errors.push(format!(
-            "Communicator type {other} is invalid"
-        )),
+        Some(other) => d
+            .errors
+            .push(format!("Communicator type {other} is invalid")),
     }
     if let Some(v) = d.duration("pause_before_connecting") {
         o.pause_before_connecting = v;
@@ -257,7 +261,9 @@ fn decode(map: &Map<String, Value>, working_dir: &Path, errors: &mut Vec<String>
     if let Some(t) = d.duration("ssh_keep_alive_interval") {
         o.keep_alive_interval = t;
     }
-    o.read_write_timeout = d.duration("ssh_read_write_timeout").filter(|t| !t.is_zero());
+    o.read_write_timeout = d
+        .duration("ssh_read_write_timeout")
+        .filter(|t| !t.is_zero());
     o.pty = d.boolean("ssh_pty").unwrap_or(false);
     match d.string("ssh_file_transfer_method").as_deref() {
         None | Some("") | Some("scp") => o.transfer = TransferMethod::Scp,
@@ -290,14 +296,14 @@ fn decode(map: &Map<String, Value>, working_dir: &Path, errors: &mut Vec<String>
                 .map(|p| working_dir.join(expand_home(&p))),
             agent_auth: d.boolean("ssh_bastion_agent_auth").unwrap_or(false),
         };
-        if !bastion.agent_auth && bastion.password.is_none() && bastion.private_key_file.is_none()
-        {
+        if !bastion.agent_auth && bastion.password.is_none() && bastion.private_key_file.is_none() {
             d.errors.push(
                 "ssh_bastion_password or ssh_bastion_private_key_file must be specified".into(),
             );
         }
         if bastion.username.is_empty() {
-            d.errors.push("ssh_bastion_username must be specified".into());
+            d.errors
+                .push("ssh_bastion_username must be specified".into());
         }
         o.bastion = Some(bastion);
     }

@@ -51,7 +51,10 @@ pub async fn connect(
         }
     }
     let config = ssh_config(options, &target)?;
-    ui.say(&format!("Using ssh communicator to connect: {}", target.host));
+    ui.say(&format!(
+        "Using ssh communicator to connect: {}",
+        target.host
+    ));
     ui.say("Waiting for SSH to become available...");
     match packer_ssh::connect(&config, cancel.token().clone()).await {
         Ok(client) => {
@@ -78,7 +81,10 @@ fn read_key(path: &std::path::Path, what: &str) -> Result<Zeroizing<String>, Con
         .map_err(|e| ConnectError::Failed(format!("Error reading {what} {}: {e}", path.display())))
 }
 
-fn ssh_config(options: &CommunicatorOptions, target: &Target<'_>) -> Result<SshConfig, ConnectError> {
+fn ssh_config(
+    options: &CommunicatorOptions,
+    target: &Target<'_>,
+) -> Result<SshConfig, ConnectError> {
     let private_key = match (target.temporary_key, &options.private_key_file) {
         (Some(key), _) => Some(key.to_string()),
         (None, Some(path)) => Some(read_key(path, "ssh_private_key_file")?.to_string()),
@@ -114,7 +120,6 @@ fn ssh_config(options: &CommunicatorOptions, target: &Target<'_>) -> Result<SshC
             TransferMethod::Sftp => packer_ssh::FileTransfer::Sftp,
         },
         bastion,
-        ..SshConfig::default()
     };
     if config.timeout.is_zero() {
         config.timeout = Duration::from_secs(300);

@@ -11,8 +11,14 @@ use std::path::{Path, PathBuf};
 
 /// Bundled plugins, compiled by `build.rs` and embedded here.
 const BUNDLED: &[(&str, &[u8])] = &[
-    ("file", include_bytes!(concat!(env!("OUT_DIR"), "/file.wasm"))),
-    ("null", include_bytes!(concat!(env!("OUT_DIR"), "/null.wasm"))),
+    (
+        "file",
+        include_bytes!(concat!(env!("OUT_DIR"), "/file.wasm")),
+    ),
+    (
+        "null",
+        include_bytes!(concat!(env!("OUT_DIR"), "/null.wasm")),
+    ),
 ];
 
 /// Where a plugin's bytes come from.
@@ -181,6 +187,9 @@ mod tests {
         assert_eq!(catalog.find("other").unwrap().name(), "other");
         assert!(catalog.find("notes").is_none());
         assert!(catalog.find("nosuch").is_none());
-        assert_eq!(catalog.builder_types(), vec!["file", "hello", "other"]);
+        assert_eq!(
+            catalog.builder_types(),
+            vec!["file", "null", "hello", "other"]
+        );
     }
 }

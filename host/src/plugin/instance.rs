@@ -16,10 +16,10 @@ use crate::capabilities::files::FileGrant;
 use crate::capabilities::http;
 use crate::communicator::{self, ProvisionHook};
 use crate::plugin::state::CommunicatorGrant;
-use std::sync::Arc;
 use packer_ui::BuildUi;
 use std::future::Future;
 use std::path::Path;
+use std::sync::Arc;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 /// What a plugin is granted for one build, from its declared capabilities

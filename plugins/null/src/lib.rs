@@ -7,7 +7,9 @@
 //! `Did not export anything. This is the null builder`.
 
 use packer_plugin_sdk::communicator::{self, Machine};
-use packer_plugin_sdk::{Artifact, BuildContext, BuildError, Builder, Capability, Diagnostics, export_builder};
+use packer_plugin_sdk::{
+    Artifact, BuildContext, BuildError, Builder, Capability, Diagnostics, export_builder,
+};
 
 /// The builder id Packer's null builder uses.
 pub const BUILDER_ID: &str = "fnoeding.null";
@@ -58,7 +60,9 @@ impl Builder for NullBuilder {
         .filter(|set| **set)
         .count();
         if methods == 0 {
-            diagnostics.error(format!("one authentication method must be specified, {DOCS}"));
+            diagnostics.error(format!(
+                "one authentication method must be specified, {DOCS}"
+            ));
         } else if methods > 1 {
             diagnostics.error(
                 "only one of ssh_agent_auth, ssh_password, and ssh_private_key_file must be specified",

@@ -65,7 +65,11 @@ pub struct KeyPair {
 }
 
 /// Asks the host for a temporary key pair.
-pub fn generate_key_pair(kind: KeyType, bits: Option<u32>, comment: &str) -> Result<KeyPair, String> {
+pub fn generate_key_pair(
+    kind: KeyType,
+    bits: Option<u32>,
+    comment: &str,
+) -> Result<KeyPair, String> {
     host::generate_key_pair(kind, bits, comment).map(|k| KeyPair {
         handle: k.handle,
         public_key: k.public_key,

@@ -59,7 +59,11 @@ impl Builder for HttpProbe {
 
     fn run(&mut self) -> Result<Artifact, BuildError> {
         for (i, probe) in self.config.probes.iter().enumerate() {
-            let scheme = if probe.scheme.is_empty() { "http" } else { &probe.scheme };
+            let scheme = if probe.scheme.is_empty() {
+                "http"
+            } else {
+                &probe.scheme
+            };
             let url = format!("{scheme}://{}{}", probe.target, probe.path);
             let mut request = Request::post(&url)
                 .header("Authorization", "Bearer probe-secret-token")
