@@ -307,13 +307,18 @@ fn password_authentication_works() {
         &template_with(
             &sshd,
             serde_json::json!({"ssh_username": "packer-test", "ssh_password": "s3cret-Pw!", "ssh_private_key_file": null}),
-            serde_json::json!([{"type": "shell", "inline": ["echo I am $(whoami)"]}]),
+            serde_json::json!([{"type": "shell", "inline": ["echo I am $(whoami)", "echo pw=s3cret-Pw!"]}]),
         ),
         &[],
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains("    null: I am packer-test"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("    null: pw=<sensitive>"),
         "{}",
         run.stdout
     );
@@ -510,6 +515,36 @@ fn on_error_runs_the_cleanup_provisioner_unless_aborting() {
     let aborted = build(&scratch, &text, &["-on-error=abort"]);
     assert_eq!(aborted.code, 1, "{}", aborted.stdout);
     assert!(!cleaned.exists(), "abort skips the cleanup provisioner");
+
+    let run_cleanup = build(&scratch, &text, &["-on-error=run-cleanup-provisioner"]);
+    assert_eq!(run_cleanup.code, 1, "{}", run_cleanup.stdout);
+    assert!(cleaned.exists(), "run-cleanup-provisioner runs it");
+    std::fs::remove_file(&cleaned).unwrap();
+
+    // -on-error=ask: answer "a" (abort without cleanup) on standard input.
+    let mut command = scratch.command(&["build", "-on-error=ask", "t.json"]);
+    command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"a\n").unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("[c] Clean up and exit, [a] abort without cleanup, or [r] retry step"),
+        "{stdout}"
+    );
+    assert!(
+        !cleaned.exists(),
+        "answering a skips the cleanup provisioner"
+    );
 }
 
 #[test]
@@ -556,4 +591,47 @@ fn null_builder_prepare_errors_are_packers() {
             run.stdout
         );
     }
+}
+
+#[test]
+fn ssh_agent_authentication_works() {
+    let sshd = TestSshd::start().expect("sshd");
+    let scratch = Scratch::new();
+    let socket = scratch.path().join("agent.sock");
+    let mut agent = std::process::Command::new("ssh-agent")
+        .args(["-D", "-a"])
+        .arg(&socket)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent (openssh-client)");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "ssh-agent did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let added = std::process::Command::new("ssh-add")
+        .arg(sshd.client_key_path())
+        .env("SSH_AUTH_SOCK", &socket)
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    scratch.write(
+        "t.json",
+        &template_with(
+            &sshd,
+            serde_json::json!({"ssh_private_key_file": null, "ssh_agent_auth": true}),
+            serde_json::json!([{"type": "shell", "inline": ["echo via agent"]}]),
+        ),
+    );
+    let mut command = scratch.command(&["build", "t.json"]);
+    command.env("SSH_AUTH_SOCK", &socket);
+    let run = scratch.run(command);
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("    null: via agent"), "{}", run.stdout);
 }

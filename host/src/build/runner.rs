@@ -82,6 +82,14 @@ pub async fn prepare_all(
     let mut diagnostics = Vec::new();
     let run_uuid = uuid::Uuid::new_v4().to_string();
     for (index, spec) in builds.iter().enumerate() {
+        // Passwords for the communicator are never printed (Packer filters them too).
+        for key in ["ssh_password", "ssh_bastion_password"] {
+            if let Some(serde_json::Value::String(secret)) = spec.config.get(key)
+                && !secret.is_empty()
+            {
+                output.add_secret(secret.clone());
+            }
+        }
         let ui = output.build_ui(&spec.name, index);
         let Some(source) = catalog.find(&spec.builder_type) else {
             diagnostics.push(
