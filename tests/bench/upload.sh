@@ -64,15 +64,25 @@ cd "$work"
 ours_s=$(seconds /usr/bin/time -f '%M' -o "$work/rss" "$ours" build upload.json)
 rss_kb=$(tail -n1 "$work/rss")
 cmp -s "$work/payload" "$work/remote/ours" || { echo "uploaded file differs"; exit 1; }
+# Debian's packer 1.6.6 on the same template, when installed (not a target, for comparison).
+packer_s=""
+if command -v packer >/dev/null 2>&1 && packer version 2>/dev/null | grep -q '1\.6'; then
+  sed "s|$work/remote/ours|$work/remote/packer|" upload.json > upload-packer.json
+  packer_s=$(CHECKPOINT_DISABLE=1 PACKER_PLUGIN_PATH="$work/no-plugins" seconds packer build upload-packer.json)
+  rm -f "$work/remote/packer"
+fi
 
-python3 - "$mb" "$scp_s" "$ours_s" "$rss_kb" <<'PY'
+python3 - "$mb" "$scp_s" "$ours_s" "$rss_kb" "$packer_s" <<'PY'
 import sys
 mb, scp_s, ours_s, rss_kb = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+packer_s = float(sys.argv[5]) if sys.argv[5] else None
 scp, ours = mb / scp_s, mb / ours_s
 ratio = ours / scp
 rss = rss_kb / 1024
 print(f"upload {mb:.0f} MiB: scp {scp:.1f} MiB/s ({scp_s:.2f} s), packer file provisioner {ours:.1f} MiB/s ({ours_s:.2f} s, whole build)")
 print(f"  ratio {ratio:.2f} x scp (target >= 0.9): {'ok' if ratio >= 0.9 else 'MISSED'}")
 print(f"  peak RSS {rss:.1f} MiB (target < 64): {'ok' if rss < 64 else 'MISSED'}")
+if packer_s:
+    print(f"  Debian packer 1.6.6: {mb / packer_s:.1f} MiB/s ({packer_s:.2f} s, whole build), {mb / packer_s / scp:.2f} x scp")
 sys.exit(0 if ratio >= 0.9 and rss < 64 else 1)
 PY

@@ -69,7 +69,14 @@ impl http::Host for HostState {
                 .timeout_ms
                 .map(|ms| Duration::from_millis(ms.into())),
         };
-        let cancel = self.cancel.token().clone();
+        // Ctrl-C aborts requests in flight. Requests sent after it are the
+        // plugin's cleanup (deleting what it created): they must go out, so
+        // they run under their own deadline only.
+        let cancel = if self.cancel.is_cancelled() {
+            tokio_util::sync::CancellationToken::new()
+        } else {
+            self.cancel.token().clone()
+        };
         match client.send(req, &cancel).await {
             Ok(r) => Ok(Response {
                 status: r.status,

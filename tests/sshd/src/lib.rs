@@ -58,6 +58,7 @@ pub struct TestSshdBuilder {
     sftp: bool,
     password: Option<(String, String)>,
     log_level: String,
+    extra_authorized_keys: Option<std::path::PathBuf>,
 }
 
 impl Default for TestSshdBuilder {
@@ -66,6 +67,7 @@ impl Default for TestSshdBuilder {
             sftp: true,
             password: None,
             log_level: "VERBOSE".into(),
+            extra_authorized_keys: None,
         }
     }
 }
@@ -84,6 +86,14 @@ impl TestSshdBuilder {
     /// to skip (with a printed note) when not running as root.
     pub fn with_password(mut self, user: &str, password: &str) -> Self {
         self.password = Some((user.to_string(), password.to_string()));
+        self
+    }
+
+    /// Also accepts the keys listed in `path` (read at each login, so another
+    /// program, such as the GCE emulator writing `ssh-keys` metadata, can
+    /// authorize keys while the server runs).
+    pub fn extra_authorized_keys_file(mut self, path: &Path) -> Self {
+        self.extra_authorized_keys = Some(path.to_path_buf());
         self
     }
 
@@ -225,7 +235,10 @@ impl TestSshd {
             port = self.port,
             host_key = host_key.display(),
             pid = dir.join("sshd.pid").display(),
-            authorized = authorized.display(),
+            authorized = match &options.extra_authorized_keys {
+                Some(extra) => format!("{} {}", authorized.display(), extra.display()),
+                None => authorized.display().to_string(),
+            },
             password = if options.password.is_some() {
                 "yes"
             } else {
