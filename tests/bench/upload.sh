@@ -17,25 +17,11 @@ work=$(mktemp -d)
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-mkdir -p "$work/remote" /run/sshd
-ssh-keygen -q -t ed25519 -N '' -f "$work/host_key"
-ssh-keygen -q -t ed25519 -N '' -f "$work/client_key"
-cp "$work/client_key.pub" "$work/authorized_keys"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$work/sshd_config" <<CONF
-ListenAddress 127.0.0.1
-Port $port
-HostKey $work/host_key
-AuthorizedKeysFile $work/authorized_keys
-PidFile $work/sshd.pid
-UsePAM no
-StrictModes no
-PasswordAuthentication no
-Subsystem sftp /usr/lib/openssh/sftp-server
-CONF
-/usr/sbin/sshd -D -e -f "$work/sshd_config" 2>"$work/sshd.log" &
-pid=$!
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+mkdir -p "$work/remote"
+. "$root/tests/scripts/sshd.sh"
+start_sshd "$work/sshd"
+pid=$SSHD_PID
+port=$SSHD_PORT
 
 head -c "$((mb * 1024 * 1024))" /dev/urandom > "$work/payload"
 user=$(id -un)
@@ -46,7 +32,7 @@ cat > "$work/upload.json" <<JSON
     "ssh_host": "127.0.0.1",
     "ssh_port": $port,
     "ssh_username": "$user",
-    "ssh_private_key_file": "$work/client_key"
+    "ssh_private_key_file": "$SSHD_CLIENT_KEY"
   }],
   "provisioners": [{
     "type": "file",
@@ -57,7 +43,7 @@ cat > "$work/upload.json" <<JSON
 JSON
 
 seconds() { python3 -c 'import sys,time; t=time.time(); import subprocess; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); print(time.time()-t)' "$@"; }
-scp_s=$(seconds scp -q -P "$port" -i "$work/client_key" -o StrictHostKeyChecking=no \
+scp_s=$(seconds scp -q -P "$port" -i "$SSHD_CLIENT_KEY" -o StrictHostKeyChecking=no \
   -o UserKnownHostsFile=/dev/null "$work/payload" "$user@127.0.0.1:$work/remote/scp")
 rm -f "$work/remote/scp"
 cd "$work"
