@@ -70,33 +70,12 @@ pub(crate) fn decode<T: DeserializeOwned>(
     };
     map.extend(excluded);
 
-    let mut unknown = Vec::new();
-    let decoded = {
-        let mut record = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
-        let ignoring = serde_ignored::Deserializer::new(Value::Object(map), &mut record);
-        serde_path_to_error::deserialize::<_, T>(ignoring)
-    };
-    let mut errors: Vec<String> = unknown
-        .iter()
-        .map(|key| format!("unknown configuration key: '\"{key}\"'"))
-        .collect();
-    match decoded {
-        Ok(config) if errors.is_empty() => Ok(Decoded {
-            config,
-            keep_input_artifact,
-        }),
-        Ok(_) => Err(errors),
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if path == "." || path.is_empty() {
-                errors.push(inner.to_string());
-            } else {
-                errors.push(format!("'{path}' {inner}"));
-            }
-            Err(errors)
-        }
-    }
+    // Unknown keys and bad values are worded as for provisioners (shared decoder).
+    let config = packer_provision::config::decode::<T>(Value::Object(map))?;
+    Ok(Decoded {
+        config,
+        keep_input_artifact,
+    })
 }
 
 /// Go's name for the type a JSON value decodes to.
