@@ -1,7 +1,7 @@
 # The project's entry points. `make test` is what CI runs.
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-PLUGIN_CRATES := -p packer-plugin-sdk -p packer-plugin-file -p packer-plugin-null \
+PLUGIN_CRATES := -p packer-plugin-sdk -p packer-plugin-file -p packer-plugin-null -p packer-plugin-googlecompute \
 	-p packer-test-plugin-trap -p packer-test-plugin-spin \
 	-p packer-test-plugin-oom -p packer-test-plugin-garbage \
 	-p packer-test-plugin-escape -p packer-test-plugin-http-probe

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 const BUNDLED: &[(&str, &str)] = &[
     ("packer-plugin-file", "file"),
     ("packer-plugin-null", "null"),
+    ("packer-plugin-googlecompute", "googlecompute"),
 ];
 
 fn main() {

@@ -19,6 +19,10 @@ const BUNDLED: &[(&str, &[u8])] = &[
         "null",
         include_bytes!(concat!(env!("OUT_DIR"), "/null.wasm")),
     ),
+    (
+        "googlecompute",
+        include_bytes!(concat!(env!("OUT_DIR"), "/googlecompute.wasm")),
+    ),
 ];
 
 /// Where a plugin's bytes come from.
@@ -189,7 +193,7 @@ mod tests {
         assert!(catalog.find("nosuch").is_none());
         assert_eq!(
             catalog.builder_types(),
-            vec!["file", "null", "hello", "other"]
+            vec!["file", "null", "googlecompute", "hello", "other"]
         );
     }
 }

@@ -522,9 +522,8 @@ impl Config {
         let enable_vtpm = c.enable_vtpm.unwrap_or(false);
         let enable_integrity_monitoring = c.enable_integrity_monitoring.unwrap_or(false);
         if !enable_vtpm && enable_integrity_monitoring {
-            p.errors.push(
-                "You cannot enable Integrity Monitoring when vTPM is disabled.".to_string(),
-            );
+            p.errors
+                .push("You cannot enable Integrity Monitoring when vTPM is disabled.".to_string());
         }
 
         let image_description =
@@ -603,7 +602,10 @@ impl Config {
         }
         let scopes = match c.scopes {
             Some(s) if !s.is_empty() => s,
-            _ => DEFAULT_INSTANCE_SCOPES.iter().map(|s| s.to_string()).collect(),
+            _ => DEFAULT_INSTANCE_SCOPES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         };
         let source_image = non_empty(c.source_image);
         let source_image_family = non_empty(c.source_image_family);
@@ -914,9 +916,13 @@ fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
             .map(Some)
             .ok_or_else(|| D::Error::custom(format!("expected an integer, got {n}"))),
         Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(serde_json::Value::String(s)) => s.trim().parse::<i64>().map(Some).map_err(|_| {
-            D::Error::custom(format!("cannot parse {s:?} as int: invalid syntax"))
-        }),
-        Some(other) => Err(D::Error::custom(format!("expected type 'int', got {other}"))),
+        Some(serde_json::Value::String(s)) => s
+            .trim()
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| D::Error::custom(format!("cannot parse {s:?} as int: invalid syntax"))),
+        Some(other) => Err(D::Error::custom(format!(
+            "expected type 'int', got {other}"
+        ))),
     }
 }

@@ -1,0 +1,323 @@
+//! The seed's googlecompute build end to end: the real binary and the real
+//! `googlecompute` plugin against the project's GCE emulator (in-process, on
+//! loopback) and a real OpenSSH sshd standing in for the instance. After every
+//! build the emulator must hold no instances and no disks.
+
+use packer_e2e::{Run, Scratch};
+use packer_gce_emulator::{Config, Emulator, EmulatorHandle};
+use packer_test_sshd::TestSshd;
+use std::time::{Duration, Instant};
+
+/// An emulator and an sshd that accepts the keys the emulator installs.
+struct Cloud {
+    runtime: tokio::runtime::Runtime,
+    emulator: EmulatorHandle,
+    sshd: TestSshd,
+    scratch: Scratch,
+}
+
+impl Cloud {
+    fn start(configure: impl FnOnce(&mut Config)) -> Cloud {
+        let scratch = Scratch::new();
+        let keys = scratch.path().join("instance_authorized_keys");
+        std::fs::write(&keys, "").unwrap();
+        let sshd = TestSshd::builder()
+            .extra_authorized_keys_file(&keys)
+            .start()
+            .expect("sshd");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut config = Config {
+            projects: vec!["my-project".into()],
+            authorized_keys: Some(keys),
+            service_account_out: Some(scratch.path().join("account.json")),
+            ..Config::default()
+        };
+        configure(&mut config);
+        let emulator = runtime.block_on(Emulator::start(config)).expect("emulator");
+        Cloud {
+            runtime,
+            emulator,
+            sshd,
+            scratch,
+        }
+    }
+
+    /// The seed's google.json, pointed at the emulator, with `extra` merged
+    /// into the builder and these provisioners.
+    fn template(&self, extra: serde_json::Value, provisioners: serde_json::Value) -> String {
+        let mut builder = serde_json::json!({
+            "type": "googlecompute",
+            "account_file": "account.json",
+            "project_id": "my-project",
+            "source_image": "debian-7-wheezy-v20150127",
+            "ssh_username": self.sshd.user(),
+            "zone": "us-central1-a",
+            "custom_endpoints": {"compute": self.emulator.compute_endpoint()},
+            "ssh_port": self.sshd.port(),
+            "ssh_timeout": "20s",
+        });
+        if let (Some(b), Some(e)) = (builder.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        serde_json::json!({"builders": [builder], "provisioners": provisioners}).to_string()
+    }
+
+    fn build(&self, template: &str, args: &[&str]) -> Run {
+        self.scratch.write("google.json", template);
+        let mut all = vec!["build"];
+        all.extend_from_slice(args);
+        all.push("google.json");
+        self.scratch.packer(&all)
+    }
+
+    fn state(&self) -> serde_json::Value {
+        self.emulator.state()
+    }
+
+    fn count(&self, kind: &str) -> usize {
+        self.state()[kind].as_array().map(|a| a.len()).unwrap_or(0)
+    }
+
+    fn assert_nothing_leaked(&self, context: &str) {
+        let state = self.state();
+        assert_eq!(
+            self.count("instances"),
+            0,
+            "{context}: instances left: {state}"
+        );
+        assert_eq!(self.count("disks"), 0, "{context}: disks left: {state}");
+    }
+}
+
+impl Drop for Cloud {
+    fn drop(&mut self) {
+        self.runtime.block_on(self.emulator.shutdown());
+    }
+}
+
+#[test]
+fn the_seeds_google_build_runs_against_the_emulator() {
+    let cloud = Cloud::start(|_| {});
+    let marker = cloud.scratch.path().join("provisioned");
+    let run = cloud.build(
+        &cloud.template(
+            serde_json::json!({"image_name": "packer-e2e-image"}),
+            serde_json::json!([{"type": "shell", "inline": [format!("echo hello from the instance > {}", marker.display())]}]),
+        ),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let expected = [
+        "==> googlecompute: Checking image does not exist...",
+        "==> googlecompute: Creating temporary SSH key for instance...",
+        "==> googlecompute: Using image: debian-7-wheezy-v20150127",
+        "==> googlecompute: Creating instance...",
+        "    googlecompute: Loading zone: us-central1-a",
+        "    googlecompute: Loading machine type: n1-standard-1",
+        "    googlecompute: Requesting instance creation...",
+        "    googlecompute: Waiting for creation operation to complete...",
+        "    googlecompute: Instance has been created!",
+        "==> googlecompute: Waiting for the instance to become running...",
+        "    googlecompute: IP: 127.0.0.1",
+        "==> googlecompute: Using ssh communicator to connect: 127.0.0.1",
+        "==> googlecompute: Waiting for SSH to become available...",
+        "==> googlecompute: Connected to SSH!",
+        "==> googlecompute: Provisioning with shell script: ",
+        "==> googlecompute: Deleting instance...",
+        "    googlecompute: Instance has been deleted!",
+        "==> googlecompute: Creating image...",
+        "==> googlecompute: Deleting disk...",
+        "    googlecompute: Disk has been deleted!",
+        "Build 'googlecompute' finished after ",
+        "--> googlecompute: A disk image was created: packer-e2e-image",
+    ];
+    // The seed's lines, in the seed's order.
+    let mut at = 0;
+    for line in expected {
+        match run.stdout[at..].find(line) {
+            Some(i) => at += i + line.len(),
+            None => panic!("missing or out of order: {line:?}\n{}", run.stdout),
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        "hello from the instance\n"
+    );
+    let images = cloud.state()["images"].to_string();
+    assert!(images.contains("packer-e2e-image"), "{images}");
+    cloud.assert_nothing_leaked("after a good build");
+    assert!(
+        !run.stdout.contains("ya29."),
+        "no access token in the output"
+    );
+    assert!(!run.stdout.contains("PRIVATE KEY"));
+}
+
+#[test]
+fn an_existing_image_fails_without_force_and_is_replaced_with_it() {
+    let cloud = Cloud::start(|_| {});
+    let template = cloud.template(
+        serde_json::json!({"image_name": "twice"}),
+        serde_json::json!([]),
+    );
+    let first = cloud.build(&template, &[]);
+    assert_eq!(first.code, 0, "{}", first.stdout);
+    let second = cloud.build(&template, &[]);
+    assert_eq!(second.code, 1, "{}", second.stdout);
+    assert!(
+        second
+            .stdout
+            .contains("Image twice already exists in project my-project."),
+        "{}",
+        second.stdout
+    );
+    cloud.assert_nothing_leaked("image exists");
+    let forced = cloud.build(&template, &["-force"]);
+    assert_eq!(forced.code, 0, "{}", forced.stdout);
+    assert!(
+        forced.stdout.contains("Deleting previous image..."),
+        "{}",
+        forced.stdout
+    );
+    cloud.assert_nothing_leaked("forced");
+}
+
+#[test]
+fn a_quota_error_fails_clearly_and_leaves_nothing() {
+    let cloud = Cloud::start(|c| {
+        c.fail_methods = vec!["compute.instances.insert:op:QUOTA_EXCEEDED".into()];
+    });
+    let run = cloud.build(
+        &cloud.template(serde_json::json!({}), serde_json::json!([])),
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("QUOTA_EXCEEDED"), "{}", run.stdout);
+    cloud.assert_nothing_leaked("quota");
+}
+
+#[test]
+fn ssh_that_never_comes_up_times_out_and_cleans_up() {
+    let cloud = Cloud::start(|_| {});
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let started = Instant::now();
+    let run = cloud.build(
+        &cloud.template(
+            serde_json::json!({"ssh_port": port, "ssh_timeout": "3s"}),
+            serde_json::json!([]),
+        ),
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Timeout waiting for SSH."),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Deleting instance..."),
+        "{}",
+        run.stdout
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+    cloud.assert_nothing_leaked("ssh timeout");
+    assert_eq!(cloud.count("images"), 0);
+}
+
+#[test]
+fn storms_of_429_and_5xx_are_retried_to_success() {
+    for seed in [1, 2, 3] {
+        let cloud = Cloud::start(|c| {
+            c.faults = "429:0.2,503:0.15,500:0.05".into();
+            c.seed = seed;
+        });
+        let run = cloud.build(
+            &cloud.template(serde_json::json!({}), serde_json::json!([])),
+            &[],
+        );
+        assert_eq!(run.code, 0, "seed {seed}: {}", run.stdout);
+        cloud.assert_nothing_leaked(&format!("storm seed {seed}"));
+    }
+}
+
+#[test]
+fn ctrl_c_at_each_step_cleans_up() {
+    // Each operation takes 300 ms, so every step can be interrupted.
+    for step in [
+        "Creating instance...",
+        "Waiting for the instance to become running...",
+        "Waiting for SSH to become available...",
+        "Creating image...",
+    ] {
+        let cloud = Cloud::start(|c| c.op_latency = Duration::from_millis(300));
+        let mut template = cloud.template(serde_json::json!({}), serde_json::json!([]));
+        if step.starts_with("Waiting for SSH") {
+            // Keep SSH from answering so the interrupt lands while waiting.
+            let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = closed.local_addr().unwrap().port();
+            drop(closed);
+            template = cloud.template(serde_json::json!({"ssh_port": port}), serde_json::json!([]));
+        }
+        cloud.scratch.write("google.json", &template);
+        let child = cloud
+            .scratch
+            .command(&["build", "google.json"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (stdout, code) = interrupt_at(child, step);
+        assert_eq!(code, Some(1), "{step}: {stdout}");
+        assert!(
+            stdout.contains("Cancelling build after receiving interrupt"),
+            "{step}: {stdout}"
+        );
+        cloud.assert_nothing_leaked(step);
+    }
+}
+
+/// Sends SIGINT once `line` has been printed; returns all output and the exit code.
+fn interrupt_at(mut child: std::process::Child, line: &str) -> (String, Option<i32>) {
+    use std::io::Read;
+    let mut stdout = child.stdout.take().unwrap();
+    let pid = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx.send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let mut text = String::new();
+    let mut sent = false;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(chunk) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if !sent && text.contains(line) {
+            // SAFETY: signalling our own child process.
+            unsafe { libc::kill(pid, libc::SIGINT) };
+            sent = true;
+        }
+        assert!(Instant::now() < deadline, "build did not end: {text}");
+    }
+    let status = child.wait().unwrap();
+    (text, status.code())
+}
