@@ -6,7 +6,7 @@ PLUGIN_CRATES := -p packer-plugin-sdk -p packer-plugin-file -p packer-plugin-nul
 	-p packer-test-plugin-oom -p packer-test-plugin-garbage \
 	-p packer-test-plugin-escape -p packer-test-plugin-http-probe
 
-.PHONY: all build example test test-deps lint fmt bench clean
+.PHONY: all build example demo-gce test test-deps lint fmt bench clean
 
 all: build
 
@@ -18,6 +18,10 @@ build:
 example: build
 	cd examples && ../target/debug/packer build 1.json && cat dummy_artifact && echo
 
+## demo-gce: the seed's googlecompute build against the local GCE emulator and a local sshd
+demo-gce: test-deps
+	bash tests/scripts/demo-gce.sh
+
 ## test-deps: what the tests run against: a real OpenSSH server (sshd is
 ## started by the tests themselves, on loopback, with their own config)
 test-deps:
@@ -28,6 +32,7 @@ test-deps:
 ## test: unit tests, then end-to-end tests against the real binary and plugins
 test: test-deps build
 	$(CARGO) test
+	$(CARGO) test -p packer-plugin-googlecompute
 
 ## lint: formatting and clippy, for the host and for the plugins (wasm32-wasip2)
 lint:
@@ -39,11 +44,13 @@ fmt:
 	$(CARGO) fmt --all
 
 ## bench: wall time and peak RSS of the seed build, cold and warm, next to Debian's packer if installed;
-## then a 1 GiB upload with the file provisioner next to OpenSSH scp
+## then a 1 GiB upload with the file provisioner next to OpenSSH scp; then the google build's
+## wall time against the emulator's own operation time
 bench: test-deps
 	$(CARGO) build --release -p packer
 	bash tests/bench/seed.sh
 	bash tests/bench/upload.sh
+	bash tests/bench/gce.sh
 
 clean:
 	$(CARGO) clean

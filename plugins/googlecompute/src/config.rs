@@ -836,12 +836,8 @@ fn authentication(
     .filter(|(_, on)| *on)
     .map(|(name, _)| *name)
     .collect();
-    if account_file.is_some() {
-        p.warnings.push(
-            "account_file is deprecated, please use either credentials_json or credentials_file instead"
-                .to_string(),
-        );
-    }
+    // Packer 1.6.6 (whose output this follows, as the seed does) has no
+    // deprecation warning for `account_file`; later plugins do.
     if set.len() > 1 {
         p.errors.push(format!(
             "too many authentication methods specified ({}), choose only one",

@@ -15,7 +15,12 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Interval of the "instance running" poll.
+/// First interval of the "instance running" poll. It starts short (an
+/// instance is often RUNNING right after its insert operation) and grows by a
+/// fifth each time up to Packer's 2 s, so the build waits little longer than
+/// the cloud takes (about 10 requests in the first second).
+const RUNNING_POLL_FIRST: Duration = Duration::from_millis(50);
+/// Longest interval of the "instance running" poll (Packer's).
 const RUNNING_POLL: Duration = Duration::from_secs(2);
 
 /// A build in progress: configuration, client and what exists so far.
@@ -326,6 +331,7 @@ impl Build {
         let s = self.settings.clone();
         let path = paths::instance(&s.project_id, &s.zone, &s.instance_name);
         let deadline = self.client.now() + s.state_timeout;
+        let mut interval = RUNNING_POLL_FIRST;
         let instance = loop {
             let instance = self
                 .client
@@ -349,15 +355,16 @@ impl Build {
                 }
                 _ => {}
             }
-            if self.client.now() + RUNNING_POLL > deadline {
+            if self.client.now() + interval > deadline {
                 return Err(fail_msg(
                     "Error waiting for instance: time out while waiting for instance to become running"
                         .to_string(),
                 ));
             }
             self.client
-                .pause(RUNNING_POLL)
+                .pause(interval)
                 .map_err(|e| fail("Error waiting for instance: ", e))?;
+            interval = (interval * 6 / 5).min(RUNNING_POLL);
         };
         self.ip = instance_ip(&instance, s.use_internal_ip);
         if self.context.debug {
