@@ -102,8 +102,8 @@ fn locate(builder: &str, keys: &BTreeMap<String, String>, errors: &[String]) -> 
 /// Everything needed to run a template's builds.
 #[derive(Debug)]
 pub struct BuildPlan {
-    /// The parsed template.
-    pub template: Template,
+    /// The parsed JSON template (`None` for HCL2 templates).
+    pub template: Option<Template>,
     /// User variables after defaults, files, flags and rendering.
     pub variables: BTreeMap<String, String>,
     /// Values that must never be printed.
@@ -236,7 +236,7 @@ impl BuildPlan {
             }
         }
         Ok(Self {
-            template,
+            template: Some(template),
             variables,
             secrets,
             builds,

@@ -20,11 +20,21 @@ pub fn run(args: Vec<String>, machine_readable: bool) -> i32 {
         output.say(help::INSPECT.trim_end());
         return EXIT_OK;
     }
-    let Some((_, template)) = session::template_arg(&output, &args.template, help::INSPECT) else {
+    let Some((path, loaded)) = session::template_arg(&output, &args.template, help::INSPECT) else {
         return EXIT_ERROR;
     };
-    inspect(&output, &template);
-    EXIT_OK
+    match loaded {
+        session::Loaded::Json(template) => {
+            inspect(&output, &template);
+            EXIT_OK
+        }
+        session::Loaded::Hcl2(_) => {
+            output.error(&format!(
+                "{path}: `inspect` does not read HCL2 templates yet; `validate` and `build` do"
+            ));
+            EXIT_ERROR
+        }
+    }
 }
 /// Prints the template's components in Packer's JSON-mode layout.
 pub fn inspect(output: &Output, template: &Template) {

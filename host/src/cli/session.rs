@@ -23,22 +23,41 @@ pub fn early_output(machine_readable: bool) -> Output {
     )
 }
 
-/// Reads the template named on the command line, or explains why not.
-pub fn load_template(path: &str) -> Result<Template, String> {
-    let is_hcl = path.ends_with(".pkr.hcl")
+/// A template as read from the command line.
+#[derive(Debug)]
+pub enum Loaded {
+    /// A legacy JSON template, parsed.
+    Json(Template),
+    /// An HCL2 template (a `.pkr.hcl`/`.pkr.json` file or a directory),
+    /// loaded and evaluated with the variables when the plan is made.
+    Hcl2(std::path::PathBuf),
+}
+
+/// Whether `path` names an HCL2 template, as Packer decides it.
+fn is_hcl2(path: &str) -> bool {
+    path.ends_with(".pkr.hcl")
         || path.ends_with(".pkr.json")
-        || (path != "-" && Path::new(path).is_dir());
-    if is_hcl {
-        return Err(format!(
-            "{path:?}: HCL2 templates (*.pkr.hcl, *.pkr.json, directories) are not supported by this version yet; use a JSON template"
-        ));
+        || (path != "-" && Path::new(path).is_dir())
+}
+
+/// Reads the template named on the command line, or explains why not.
+pub fn load_template(path: &str) -> Result<Loaded, String> {
+    if is_hcl2(path) {
+        if !Path::new(path).exists() {
+            return Err(format!(
+                "Error: Could not find any config file in {path}\n\nA config file must be suffixed with `.pkr.hcl` or `.pkr.json`. A folder can be referenced."
+            ));
+        }
+        return Ok(Loaded::Hcl2(path.into()));
     }
-    packer_template::parse_file(Path::new(path)).map_err(|e| e.to_string())
+    packer_template::parse_file(Path::new(path))
+        .map(Loaded::Json)
+        .map_err(|e| e.to_string())
 }
 
 /// The one TEMPLATE argument, read and parsed; on failure the reason (or
 /// `usage` when there is not exactly one argument) is printed to `early`.
-pub fn template_arg(early: &Output, args: &[String], usage: &str) -> Option<(String, Template)> {
+pub fn template_arg(early: &Output, args: &[String], usage: &str) -> Option<(String, Loaded)> {
     let [path] = args else {
         early.error(usage);
         return None;
@@ -54,7 +73,7 @@ pub fn template_arg(early: &Output, args: &[String], usage: &str) -> Option<(Str
 
 /// Resolves variables and renders the selected builds; on failure Packer's
 /// message is printed to `early`.
-pub fn plan(early: &Output, template: Template, meta: &MetaArgs) -> Option<BuildPlan> {
+pub fn plan(early: &Output, loaded: Loaded, meta: &MetaArgs) -> Option<BuildPlan> {
     let vars = match meta.var_pairs() {
         Ok(vars) => vars,
         Err(message) => {
@@ -67,6 +86,18 @@ pub fn plan(early: &Output, template: Template, meta: &MetaArgs) -> Option<Build
         except: meta.except.clone(),
         var_files: meta.var_files.clone(),
         vars,
+    };
+    let template = match loaded {
+        Loaded::Json(template) => template,
+        Loaded::Hcl2(path) => {
+            return match crate::build::hcl2::plan(&path, &options, chrono::Utc::now()) {
+                Ok(plan) => Some(plan),
+                Err(message) => {
+                    early.error(&message);
+                    None
+                }
+            };
+        }
     };
     let raw_secrets = SecretFilter::new(raw_sensitive_values(&template, &options));
     match BuildPlan::new(template, &options, chrono::Utc::now()) {

@@ -26,6 +26,12 @@ pub fn run(args: Vec<String>, machine_readable: bool) -> i32 {
         return EXIT_ERROR;
     };
     if args.syntax_only {
+        // HCL2 files are parsed (and evaluated) only when loaded.
+        if matches!(template, session::Loaded::Hcl2(_))
+            && session::plan(&early, template, &args.meta).is_none()
+        {
+            return EXIT_ERROR;
+        }
         early.say("Syntax-only check passed. Everything looks okay.");
         return EXIT_OK;
     }

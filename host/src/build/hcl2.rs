@@ -1,0 +1,119 @@
+//! Builds from an HCL2 template: `packer-hcl2` loads and evaluates the files
+//! (variables, locals, sources, build blocks); this module turns its result
+//! into the same [`BuildPlan`] the JSON path produces.
+
+use super::diagnostics::Diagnostic;
+use super::plan::{BuildPlan, BuildSpec, PlanOptions, PostProcessorSpec, ProvisionerSpec};
+use crate::version::PACKER_COMPAT_VERSION;
+use packer_hcl2::{Hcl2Build, Hcl2Plan, Hcl2Provisioner, LoadOptions};
+use packer_interpolate::Context;
+use std::path::Path;
+
+/// Loads the HCL2 template at `path` (a file or a directory) with the
+/// command line's variables and build selection. The error is the
+/// diagnostics text, for the user.
+pub fn plan(
+    path: &Path,
+    options: &PlanOptions,
+    init_time: chrono::DateTime<chrono::Utc>,
+) -> Result<BuildPlan, String> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    let load = LoadOptions {
+        var_files: options.var_files.clone(),
+        vars: options.vars.clone(),
+        env: std::env::vars().collect(),
+        only: options.only.clone(),
+        except: options.except.clone(),
+        packer_version: PACKER_COMPAT_VERSION.to_string(),
+        cwd: cwd.clone(),
+    };
+    let loaded = packer_hcl2::load(path, &load).map_err(|d| d.to_string())?;
+    let root = std::path::absolute(path).ok().map(|p| {
+        if p.is_dir() {
+            p
+        } else {
+            p.parent().map(Path::to_path_buf).unwrap_or(p)
+        }
+    });
+    Ok(from_hcl2(loaded, root, init_time))
+}
+
+fn from_hcl2(
+    loaded: Hcl2Plan,
+    root: Option<std::path::PathBuf>,
+    init_time: chrono::DateTime<chrono::Utc>,
+) -> BuildPlan {
+    let diagnostics = loaded
+        .warnings
+        .iter()
+        .map(|w| {
+            Diagnostic::warning(w.summary.clone(), w.detail.clone())
+                .at(w.file.as_ref().map(|_| w.location()))
+        })
+        .collect();
+    let builds = loaded
+        .builds
+        .into_iter()
+        .map(|b| build_spec(b, &root, init_time))
+        .collect();
+    BuildPlan {
+        template: None,
+        variables: loaded.variables,
+        secrets: loaded.secrets,
+        builds,
+        diagnostics,
+    }
+}
+
+fn build_spec(
+    b: Hcl2Build,
+    root: &Option<std::path::PathBuf>,
+    init_time: chrono::DateTime<chrono::Utc>,
+) -> BuildSpec {
+    let mut context = Context::new(PACKER_COMPAT_VERSION);
+    context.template_dir = root.clone();
+    context.init_time = init_time;
+    context.build_name = Some(b.name.clone());
+    context.build_type = Some(b.builder_type.clone());
+    BuildSpec {
+        name: b.name,
+        builder_type: b.builder_type,
+        config: b.config,
+        location: b.location,
+        key_locations: b.key_locations,
+        context,
+        provisioners: b.provisioners.into_iter().map(provisioner_spec).collect(),
+        error_cleanup: b.error_cleanup.map(provisioner_spec),
+        post_processors: b
+            .post_processors
+            .into_iter()
+            .map(|sequence| {
+                sequence
+                    .into_iter()
+                    .map(|p| PostProcessorSpec {
+                        name: if p.name.is_empty() {
+                            p.kind.clone()
+                        } else {
+                            p.name
+                        },
+                        kind: p.kind,
+                        config: p.config,
+                        keep_input_artifact: p.keep_input_artifact,
+                        location: p.location,
+                    })
+                    .collect()
+            })
+            .collect(),
+    }
+}
+
+fn provisioner_spec(p: Hcl2Provisioner) -> ProvisionerSpec {
+    ProvisionerSpec {
+        kind: p.kind,
+        config: p.config,
+        pause_before: p.pause_before,
+        max_retries: p.max_retries,
+        timeout: p.timeout,
+        location: p.location,
+    }
+}
