@@ -321,3 +321,31 @@ fn interrupt_at(mut child: std::process::Child, line: &str) -> (String, Option<i
     let status = child.wait().unwrap();
     (text, status.code())
 }
+
+#[test]
+fn a_failed_cleanup_names_what_is_left_and_how_to_delete_it() {
+    let cloud = Cloud::start(|c| {
+        c.fail_methods =
+            vec!["compute.instances.delete:op:RESOURCE_OPERATION_RATE_EXCEEDED".into()];
+    });
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let run = cloud.build(
+        &cloud.template(
+            serde_json::json!({"ssh_port": port, "ssh_timeout": "2s", "instance_name": "stuck-vm"}),
+            serde_json::json!([]),
+        ),
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains(
+            "gcloud compute instances delete stuck-vm --zone us-central1-a --project my-project"
+        ),
+        "{all}"
+    );
+    // The instance really is still there: the message is not a false alarm.
+    assert_eq!(cloud.count("instances"), 1, "{}", cloud.state());
+}
