@@ -62,7 +62,11 @@ impl Cloud {
         });
         if let (Some(b), Some(e)) = (builder.as_object_mut(), extra.as_object()) {
             for (k, v) in e {
-                b.insert(k.clone(), v.clone());
+                if v.is_null() {
+                    b.remove(k);
+                } else {
+                    b.insert(k.clone(), v.clone());
+                }
             }
         }
         serde_json::json!({"builders": [builder], "provisioners": provisioners}).to_string()
@@ -348,4 +352,47 @@ fn a_failed_cleanup_names_what_is_left_and_how_to_delete_it() {
     );
     // The instance really is still there: the message is not a false alarm.
     assert_eq!(cloud.count("instances"), 1, "{}", cloud.state());
+}
+
+#[test]
+fn application_default_credentials_come_from_the_environment() {
+    let cloud = Cloud::start(|_| {});
+    cloud.scratch.write(
+        "google.json",
+        &cloud.template(
+            serde_json::json!({"account_file": null, "image_name": "adc"}),
+            serde_json::json!([]),
+        ),
+    );
+    let home = cloud.scratch.path().join("empty-home");
+    std::fs::create_dir_all(&home).unwrap();
+
+    let mut with_env = cloud.scratch.command(&["build", "google.json"]);
+    with_env
+        .env(
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            cloud.scratch.path().join("account.json"),
+        )
+        .env("HOME", &home);
+    let run = cloud.scratch.run(with_env);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(cloud.state()["images"].to_string().contains("adc"));
+
+    let mut without = cloud.scratch.command(&["build", "google.json"]);
+    without
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+        .env("HOME", &home);
+    let run = cloud.scratch.run(without);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("no Google Cloud credentials"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("gcloud auth application-default login"),
+        "{}",
+        run.stdout
+    );
+    cloud.assert_nothing_leaked("adc");
 }

@@ -41,9 +41,20 @@ impl FileGrant {
         }
     }
 
-    /// The absolute path for `requested`, if it is granted.
+    /// Also grants `path` (absolute, or relative to the working directory):
+    /// a file named by a granted environment variable or a granted home file.
+    pub fn allow(&mut self, path: &Path) {
+        self.allowed.insert(normalize(&self.base, path));
+    }
+
+    /// The absolute path for `requested`, if it is granted. `~/` stands for
+    /// the user's home directory.
     pub fn check(&self, requested: &str) -> Result<PathBuf, FileError> {
-        let path = normalize(&self.base, Path::new(requested));
+        let expanded = match (requested.strip_prefix("~/"), dirs::home_dir()) {
+            (Some(rest), Some(home)) => home.join(rest),
+            _ => PathBuf::from(requested),
+        };
+        let path = normalize(&self.base, &expanded);
         if requested.is_empty() || !self.allowed.contains(&path) {
             return Err(FileError::Denied(requested.to_string()));
         }

@@ -5,6 +5,7 @@
 
 pub mod cancellation;
 pub mod communicator;
+pub mod environment;
 pub mod files;
 pub mod http;
 pub mod types;

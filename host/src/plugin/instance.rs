@@ -31,6 +31,10 @@ struct Grants {
     communicator: Option<CommunicatorGrant>,
     /// Problems with the host-owned options, reported as prepare errors.
     errors: Vec<String>,
+    /// Environment variables the plugin may read.
+    env: Vec<String>,
+    /// Files granted beyond the configuration's (environment, home files).
+    extra_files: Vec<std::path::PathBuf>,
 }
 
 fn grant_capabilities(
@@ -44,10 +48,29 @@ fn grant_capabilities(
         http: None,
         communicator: None,
         errors: Vec::new(),
+        env: Vec::new(),
+        extra_files: Vec::new(),
     };
     for capability in capabilities {
         match capability {
             Capability::ConfigFiles => {}
+            Capability::Environment(names) => {
+                for name in names {
+                    grants.env.push(name.clone());
+                    if let Ok(value) = std::env::var(name)
+                        && !value.is_empty()
+                    {
+                        grants.extra_files.push(value.into());
+                    }
+                }
+            }
+            Capability::HomeFiles(paths) => {
+                if let Some(home) = dirs::home_dir() {
+                    for path in paths {
+                        grants.extra_files.push(home.join(path));
+                    }
+                }
+            }
             Capability::Http(hosts) => match http::client_for(plugin, hosts, config) {
                 Ok(client) => grants.http = Some(Arc::new(client)),
                 Err(e) => grants.errors.push(e),
@@ -173,9 +196,15 @@ impl PluginInstance {
         let grants = grant_capabilities(&self.name, &self.capabilities, config, working_dir);
         let state = self.store.data_mut();
         state.plugin_name = self.name.clone();
-        if self.capabilities.contains(&Capability::ConfigFiles) {
-            state.files = FileGrant::from_config(working_dir, &grants.config);
+        state.files = if self.capabilities.contains(&Capability::ConfigFiles) {
+            FileGrant::from_config(working_dir, &grants.config)
+        } else {
+            FileGrant::from_config(working_dir, &serde_json::Value::Null)
+        };
+        for path in &grants.extra_files {
+            state.files.allow(path);
         }
+        state.env_grant = grants.env.clone();
         state.http = grants.http;
         state.communicator = grants.communicator;
         let text = grants.config.to_string();

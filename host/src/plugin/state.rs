@@ -33,6 +33,8 @@ pub struct HostState {
     pub(crate) keys: KeyStore,
     /// The provisioning hook, set once the build's provisioners are prepared.
     pub(crate) hook: Option<Arc<ProvisionHook>>,
+    /// Environment variables the plugin may read.
+    pub(crate) env_grant: Vec<String>,
 }
 
 /// The communicator options granted to a plugin.
@@ -63,6 +65,7 @@ impl HostState {
             communicator: None,
             keys: KeyStore::default(),
             hook: None,
+            env_grant: Vec::new(),
         }
     }
 }

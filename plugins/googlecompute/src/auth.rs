@@ -264,6 +264,87 @@ pub enum TokenSource {
         /// The current token and when it expires (Unix seconds).
         cached: Option<(Secret, u64)>,
     },
+    /// A user's refresh token (`gcloud auth application-default login`):
+    /// tokens fetched with the `refresh_token` grant.
+    AuthorizedUser {
+        /// The user's credentials.
+        user: Box<AuthorizedUser>,
+        /// The current token and when it expires (Unix seconds).
+        cached: Option<(Secret, u64)>,
+    },
+}
+
+/// An `authorized_user` credentials file, as `gcloud` writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizedUser {
+    /// `client_id`.
+    pub client_id: String,
+    /// `client_secret`.
+    pub client_secret: Secret,
+    /// `refresh_token`.
+    pub refresh_token: Secret,
+    /// `token_uri` (Google's by default).
+    pub token_uri: String,
+}
+
+impl AuthorizedUser {
+    /// The `refresh_token` grant's form body (keys sorted, as Go writes them).
+    pub fn token_request_body(&self) -> String {
+        format!(
+            "client_id={}&client_secret={}&grant_type=refresh_token&refresh_token={}",
+            form_escape(&self.client_id),
+            form_escape(&self.client_secret.0),
+            form_escape(&self.refresh_token.0)
+        )
+    }
+}
+
+/// Reads an Application Default Credentials file: a service-account key or
+/// an `authorized_user` file. `origin` names where it came from, for errors.
+pub fn credentials_from_json(json: &str, origin: &str) -> Result<TokenSource, String> {
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| format!("{origin}: the credentials are not valid JSON: {e}"))?;
+    let field = |k: &str| {
+        value
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    match field("type").as_str() {
+        "service_account" => Ok(TokenSource::ServiceAccount {
+            account: Box::new(ServiceAccount::from_json(json, origin)?),
+            cached: None,
+        }),
+        "authorized_user" => {
+            let (client_id, client_secret, refresh_token) = (
+                field("client_id"),
+                field("client_secret"),
+                field("refresh_token"),
+            );
+            if client_id.is_empty() || client_secret.is_empty() || refresh_token.is_empty() {
+                return Err(format!(
+                    "{origin}: authorized_user credentials need client_id, client_secret and refresh_token"
+                ));
+            }
+            let token_uri = match field("token_uri") {
+                uri if uri.is_empty() => DEFAULT_TOKEN_URI.to_string(),
+                uri => uri,
+            };
+            Ok(TokenSource::AuthorizedUser {
+                user: Box::new(AuthorizedUser {
+                    client_id,
+                    client_secret: Secret(client_secret),
+                    refresh_token: Secret(refresh_token),
+                    token_uri,
+                }),
+                cached: None,
+            })
+        }
+        other => Err(format!(
+            "{origin}: credentials of type {other:?} are not supported (use a service account key or `gcloud auth application-default login`)"
+        )),
+    }
 }
 
 /// A string that never prints itself.
@@ -281,7 +362,8 @@ impl TokenSource {
     pub fn current(&self, now: u64) -> Option<&str> {
         match self {
             TokenSource::Static(t) => Some(&t.0),
-            TokenSource::ServiceAccount { cached, .. } => cached
+            TokenSource::ServiceAccount { cached, .. }
+            | TokenSource::AuthorizedUser { cached, .. } => cached
                 .as_ref()
                 .filter(|(_, expiry)| now + REFRESH_MARGIN_SECS < *expiry)
                 .map(|(t, _)| t.0.as_str()),
@@ -290,14 +372,18 @@ impl TokenSource {
 
     /// Forgets the cached token (after a 401).
     pub fn invalidate(&mut self) {
-        if let TokenSource::ServiceAccount { cached, .. } = self {
+        if let TokenSource::ServiceAccount { cached, .. }
+        | TokenSource::AuthorizedUser { cached, .. } = self
+        {
             *cached = None;
         }
     }
 
     /// Stores a freshly fetched token.
     pub fn store(&mut self, token: TokenResponse, now: u64) {
-        if let TokenSource::ServiceAccount { cached, .. } = self {
+        if let TokenSource::ServiceAccount { cached, .. }
+        | TokenSource::AuthorizedUser { cached, .. } = self
+        {
             *cached = Some((Secret(token.access_token), now + token.expires_in));
         }
     }

@@ -404,14 +404,23 @@ impl<T: Transport> Client<T> {
         if let Some(t) = self.tokens.current(now) {
             return Ok(t.to_string());
         }
-        let TokenSource::ServiceAccount { account, .. } = &self.tokens else {
-            return Err(ApiError::Auth("no access token".to_string()));
+        let (url, body) = match &self.tokens {
+            TokenSource::ServiceAccount { account, .. } => {
+                let assertion = account
+                    .assertion(&auth::DRIVER_SCOPES, now)
+                    .map_err(ApiError::Auth)?;
+                (
+                    account.token_uri().to_string(),
+                    auth::token_request_body(&assertion),
+                )
+            }
+            TokenSource::AuthorizedUser { user, .. } => {
+                (user.token_uri.clone(), user.token_request_body())
+            }
+            TokenSource::Static(_) => {
+                return Err(ApiError::Auth("no access token".to_string()));
+            }
         };
-        let assertion = account
-            .assertion(&auth::DRIVER_SCOPES, now)
-            .map_err(ApiError::Auth)?;
-        let url = account.token_uri().to_string();
-        let body = auth::token_request_body(&assertion);
         let build = move || HttpRequest {
             method: "POST".to_string(),
             url: url.clone(),

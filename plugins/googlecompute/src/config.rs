@@ -281,6 +281,9 @@ pub enum CredentialSource {
     KeyFile(String),
     /// A service-account key given inline (`credentials_json`, `account_file` starting with `{`).
     KeyJson(String),
+    /// None set: Application Default Credentials (`GOOGLE_APPLICATION_CREDENTIALS`,
+    /// then gcloud's `application_default_credentials.json`), looked up in `prepare`.
+    ApplicationDefault,
 }
 
 /// A validated configuration with every default applied.
@@ -874,11 +877,7 @@ fn authentication(
         }
         return Some(CredentialSource::KeyFile(value));
     }
-    p.errors.push(
-        "no Google Cloud credentials: set account_file, credentials_file, credentials_json or access_token (Application Default Credentials such as GOOGLE_APPLICATION_CREDENTIALS, the gcloud credentials file or the GCE metadata server are not visible to sandboxed plugins yet)"
-            .to_string(),
-    );
-    None
+    Some(CredentialSource::ApplicationDefault)
 }
 
 fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {

@@ -103,6 +103,8 @@ impl Builder for GoogleComputeBuilder {
                 "iamcredentials.googleapis.com".to_string(),
             ]),
             Capability::Communicator,
+            Capability::Environment(vec![ADC_ENV.to_string()]),
+            Capability::HomeFiles(vec![ADC_GCLOUD_FILE.to_string()]),
         ]
     }
 
@@ -149,6 +151,13 @@ impl Builder for GoogleComputeBuilder {
                         "error reading credentials: {}",
                         file_error("open", path, e)
                     ));
+                    None
+                }
+            },
+            Some(CredentialSource::ApplicationDefault) => match application_default() {
+                Ok(tokens) => Some(tokens),
+                Err(e) => {
+                    diagnostics.error(e);
                     None
                 }
             },
@@ -262,6 +271,28 @@ fn run_steps(b: &mut Build) -> Result<(), BuildError> {
     cancelled(b)?;
     b.create_image()?;
     Ok(())
+}
+
+/// The variable naming a credentials file (Application Default Credentials).
+const ADC_ENV: &str = "GOOGLE_APPLICATION_CREDENTIALS";
+/// gcloud's Application Default Credentials, relative to the home directory.
+const ADC_GCLOUD_FILE: &str = ".config/gcloud/application_default_credentials.json";
+
+/// Application Default Credentials, as Google's libraries look them up:
+/// `GOOGLE_APPLICATION_CREDENTIALS`, then gcloud's well-known file.
+fn application_default() -> Result<TokenSource, String> {
+    if let Some(path) = packer_plugin_sdk::env::var(ADC_ENV).filter(|p| !p.is_empty()) {
+        let json =
+            read_text(&path).map_err(|e| format!("{ADC_ENV}: {}", file_error("open", &path, e)))?;
+        return auth::credentials_from_json(&json, &path);
+    }
+    let well_known = format!("~/{ADC_GCLOUD_FILE}");
+    match read_text(&well_known) {
+        Ok(json) => auth::credentials_from_json(&json, &well_known),
+        Err(_) => Err(format!(
+            "no Google Cloud credentials: set account_file, credentials_file, credentials_json or access_token, set {ADC_ENV}, or run `gcloud auth application-default login`"
+        )),
+    }
 }
 
 export_builder!(GoogleComputeBuilder);

@@ -107,10 +107,41 @@ fn required_options() {
     assert!(errs.contains(&"a project_id must be specified".to_string()));
     assert!(errs.contains(&"a zone must be specified".to_string()));
     assert!(errs.contains(&"a source_image or source_image_family must be specified".to_string()));
-    assert!(errs.iter().any(|e| {
-        e.contains("set account_file, credentials_file, credentials_json or access_token")
-            && e.contains("GOOGLE_APPLICATION_CREDENTIALS")
-    }));
+    // No credentials is not a configuration error: Application Default
+    // Credentials are looked up when the build is prepared.
+    assert!(!errs.iter().any(|e| e.contains("credentials")), "{errs:?}");
+    let s = validate(json!({"project_id": "p", "zone": "us-central1-a", "source_image": "i"}))
+        .expect("valid without credentials");
+    assert_eq!(s.credentials, Some(CredentialSource::ApplicationDefault));
+}
+
+#[test]
+fn application_default_credentials_files() {
+    use crate::auth::{TokenSource, credentials_from_json};
+    let user = r#"{"type":"authorized_user","client_id":"cid.apps","client_secret":"s3cret","refresh_token":"1//rt"}"#;
+    let TokenSource::AuthorizedUser { user, .. } = credentials_from_json(user, "adc.json").unwrap()
+    else {
+        panic!("an authorized_user file gives a refresh-token source");
+    };
+    assert_eq!(user.token_uri, "https://oauth2.googleapis.com/token");
+    assert_eq!(
+        user.token_request_body(),
+        "client_id=cid.apps&client_secret=s3cret&grant_type=refresh_token&refresh_token=1%2F%2Frt"
+    );
+    assert!(
+        !format!("{user:?}").contains("s3cret"),
+        "secrets never print"
+    );
+    let err = credentials_from_json(r#"{"type":"external_account"}"#, "x.json").unwrap_err();
+    assert!(
+        err.contains("\"external_account\" are not supported"),
+        "{err}"
+    );
+    let err = credentials_from_json(r#"{"type":"authorized_user"}"#, "x.json").unwrap_err();
+    assert!(
+        err.contains("need client_id, client_secret and refresh_token"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -51,6 +51,12 @@ pub enum Capability {
     /// Use the template's communicator (`ssh_*` options) and provisioners.
     /// The host takes those options out of the configuration before decoding.
     Communicator,
+    /// Read these environment variables ([`crate::env::var`]); a value that
+    /// names a file may be read with [`crate::files::read`].
+    Environment(Vec<String>),
+    /// Read these files, relative to the user's home directory, with
+    /// [`crate::files::read`] (pass `~/<path>`).
+    HomeFiles(Vec<String>),
 }
 
 /// Warnings and errors found while preparing a build.
@@ -156,6 +162,8 @@ pub fn describe<B: Builder>() -> wit::PluginInfo {
                 Capability::ConfigFiles => types::Capability::ConfigFiles,
                 Capability::Http(hosts) => types::Capability::Http(hosts),
                 Capability::Communicator => types::Capability::Communicator,
+                Capability::Environment(names) => types::Capability::Environment(names),
+                Capability::HomeFiles(paths) => types::Capability::HomeFiles(paths),
             })
             .collect(),
     }

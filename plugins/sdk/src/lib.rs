@@ -37,6 +37,7 @@ pub mod builder;
 pub mod cancellation;
 pub mod communicator;
 pub mod config;
+pub mod env;
 pub mod files;
 pub mod http;
 pub mod ui;
