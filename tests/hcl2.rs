@@ -150,3 +150,183 @@ build {
         run.stdout
     );
 }
+
+#[test]
+fn fmt_checks_rewrites_and_is_idempotent() {
+    let scratch = Scratch::new();
+    let messy = "source \"file\" \"x\" {\ncontent=\"a\"\n  target =   \"x.txt\"\n}\nbuild {\nsources=[\"source.file.x\"]\n}\n";
+    scratch.write("t/a.pkr.hcl", messy);
+    scratch.write("t/sub/b.pkr.hcl", messy);
+    scratch.write("t/v.pkrvars.hcl", "x=1\n");
+
+    let check = scratch.packer(&["fmt", "-check", "t"]);
+    assert_eq!(check.code, 3, "{}{}", check.stdout, check.stderr);
+    assert_eq!(check.stdout, "t/a.pkr.hcl\nt/v.pkrvars.hcl\n");
+    assert_eq!(
+        scratch.read("t/a.pkr.hcl").as_deref(),
+        Some(messy),
+        "-check writes nothing"
+    );
+
+    let write = scratch.packer(&["fmt", "-recursive", "t"]);
+    assert_eq!(write.code, 0, "{}{}", write.stdout, write.stderr);
+    assert_eq!(
+        write.stdout,
+        "t/a.pkr.hcl\nt/sub/b.pkr.hcl\nt/v.pkrvars.hcl\n"
+    );
+    let formatted = scratch.read("t/a.pkr.hcl").unwrap();
+    assert!(
+        formatted.contains("  content = \"a\"\n  target  = \"x.txt\"\n"),
+        "{formatted}"
+    );
+    assert_eq!(scratch.read("t/sub/b.pkr.hcl").unwrap(), formatted);
+
+    let again = scratch.packer(&["fmt", "-check", "-recursive", "t"]);
+    assert_eq!(again.code, 0, "idempotent: {}", again.stdout);
+    assert_eq!(again.stdout, "");
+
+    // The formatted template still builds the same file.
+    std::fs::remove_dir_all(scratch.path().join("t/sub")).unwrap();
+    std::fs::remove_file(scratch.path().join("t/v.pkrvars.hcl")).unwrap();
+    let build = scratch.packer(&["build", "t"]);
+    assert_eq!(build.code, 0, "{}", build.stdout);
+    assert_eq!(scratch.read("x.txt").as_deref(), Some("a"));
+}
+
+/// JSON templates from the other suites; each is upgraded and built both ways.
+const UPGRADE_CASES: &[&str] = &[
+    r#"{"builders": [{"type": "file", "content": "ubuntu", "target": "dummy_artifact"}]}"#,
+    r#"{
+      "variables": {"greeting": "hello", "who": "world"},
+      "builders": [
+        {"type": "file", "name": "a", "content": "{{user `greeting`}} {{user `who`}}", "target": "out/a.txt"},
+        {"type": "file", "name": "b", "content": "B {{build_type}}", "target": "out/b.txt"}
+      ],
+      "provisioners": [
+        {"type": "shell-local", "only": ["a"], "inline": ["echo only-a > out/prov-a.txt"]},
+        {"type": "shell-local", "except": ["a"], "inline": ["echo not-a > out/prov-b.txt"]}
+      ],
+      "post-processors": [
+        {"type": "checksum", "checksum_types": ["sha256"], "output": "out/{{build_name}}.sha256"},
+        [{"type": "compress", "output": "out/{{build_name}}.tar.gz", "keep_input_artifact": true}]
+      ]
+    }"#,
+];
+
+fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().display().to_string();
+                let bytes = std::fs::read(&path).unwrap();
+                // Archives embed times; compare what they contain by size only.
+                let bytes = if rel.ends_with(".tar.gz") {
+                    bytes.len().to_le_bytes().to_vec()
+                } else {
+                    bytes
+                };
+                out.push((rel, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn hcl2_upgrade_builds_the_same_artifacts() {
+    for (i, json) in UPGRADE_CASES.iter().enumerate() {
+        let from_json = Scratch::new();
+        from_json.write("t.json", json);
+        let a = from_json.packer(&["build", "t.json"]);
+        assert_eq!(a.code, 0, "case {i} (JSON): {}", a.stdout);
+
+        let from_hcl = Scratch::new();
+        from_hcl.write("t.json", json);
+        let up = from_hcl.packer(&["hcl2_upgrade", "t.json"]);
+        assert_eq!(up.code, 0, "case {i}: {}{}", up.stdout, up.stderr);
+        assert!(
+            up.stdout.contains("Successfully created t.json.pkr.hcl"),
+            "{}",
+            up.stdout
+        );
+        std::fs::remove_file(from_hcl.path().join("t.json")).unwrap();
+        let b = from_hcl.packer(&["build", "t.json.pkr.hcl"]);
+        assert_eq!(
+            b.code,
+            0,
+            "case {i} (HCL2): {}\n{}",
+            b.stdout,
+            from_hcl.read("t.json.pkr.hcl").unwrap_or_default()
+        );
+
+        let artifacts = |dir: &std::path::Path| {
+            let mut t = tree(dir);
+            t.retain(|(name, _)| !name.starts_with("plugins") && !name.starts_with("t.json"));
+            t
+        };
+        assert_eq!(
+            artifacts(from_json.path()),
+            artifacts(from_hcl.path()),
+            "case {i}"
+        );
+        let formatted = from_hcl.packer(&["fmt", "-check", "t.json.pkr.hcl"]);
+        assert_eq!(formatted.code, 0, "the upgrade is already formatted");
+    }
+}
+
+#[test]
+fn inspect_describes_variables_and_build_blocks() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "i.pkr.hcl",
+        r#"
+variable "greeting" { default = "hi" }
+variable "token" {
+  default   = "s3cr3t"
+  sensitive = true
+}
+locals { shout = upper(var.greeting) }
+source "file" "a" {
+  content = local.shout
+  target  = "a.txt"
+}
+build {
+  name        = "named"
+  description = "the named build"
+  sources     = ["source.file.a"]
+  provisioner "shell-local" {
+    name   = "hello"
+    inline = ["true"]
+  }
+  post-processor "manifest" {}
+  post-processors {
+    post-processor "checksum" {}
+    post-processor "compress" {}
+  }
+}
+"#,
+    );
+    let run = scratch.packer(&["inspect", "i.pkr.hcl"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stdout,
+        "Packer Inspect: HCL2 mode\n\n\
+         > input-variables:\n\n\
+         var.greeting: \"hi\"\n\
+         var.token: \"<sensitive>\"\n\n\
+         > local-variables:\n\n\
+         local.shout: \"HI\"\n\n\
+         > builds:\n\n  > named:\n\n  > Description: the named build\n\n    sources:\n\n      file.a\n\n    \
+         provisioners:\n\n      shell-local.hello\n\n    post-processors:\n\n      0:\n        manifest\n\n      \
+         1:\n        checksum\n        compress\n\n"
+    );
+}

@@ -146,6 +146,22 @@ struct Step<'b> {
     kind: String,
 }
 
+/// `type` or `type.name` (a literal `name` attribute), as `packer inspect` prints it.
+fn step_label(step: &Step<'_>) -> String {
+    let name = step.block.body.attributes().find_map(|a| {
+        (a.key.as_str() == "name")
+            .then(|| match &a.value {
+                hcl::edit::expr::Expression::String(s) => Some(s.value().to_string()),
+                _ => None,
+            })
+            .flatten()
+    });
+    match name {
+        Some(n) if !n.is_empty() => format!("{}.{n}", step.kind),
+        _ => step.kind.clone(),
+    }
+}
+
 enum PostStep<'b> {
     Single(Step<'b>),
     Chain(Vec<Step<'b>>),
@@ -169,12 +185,14 @@ pub(crate) fn builds(
     options: &LoadOptions,
     names: &mut SeenNames,
     diags: &mut Diagnostics,
-) -> Vec<Hcl2Build> {
+) -> (Vec<Hcl2Build>, Vec<crate::BuildBlockInfo>) {
     let mut out = Vec::new();
+    let mut blocks_out = Vec::new();
     for (file, block) in build_blocks {
         let file = *file;
         let bpos = pos_of(file, block.span());
         let mut build_name: Option<String> = None;
+        let mut description: Option<String> = None;
         let mut uses: Vec<SourceUse> = Vec::new();
         let mut provisioners: Vec<Step> = Vec::new();
         let mut cleanup: Option<Step> = None;
@@ -190,7 +208,11 @@ pub(crate) fn builds(
                             Ok(other) => block_errors.push(ev.map.error(at, "Incorrect attribute value type", format!("Inappropriate value for attribute \"name\": string required, got {}.", type_name(&other)))),
                             Err(e) => block_errors.extend(e),
                         },
-                        "description" => {}
+                        "description" => {
+                            if let Ok(Value::String(d)) = ev.expr(file, &attr.value, scope) {
+                                description = Some(d);
+                            }
+                        }
                         "sources" => match ev.expr(file, &attr.value, scope) {
                             Ok(Value::Array(items)) => {
                                 for item in items {
@@ -322,6 +344,22 @@ pub(crate) fn builds(
             diags.extend(block_errors);
             continue;
         }
+        blocks_out.push(crate::BuildBlockInfo {
+            name: build_name.clone(),
+            description: description.clone(),
+            sources: uses
+                .iter()
+                .map(|u| format!("{}.{}", u.kind, u.local_name))
+                .collect(),
+            provisioners: provisioners.iter().map(step_label).collect(),
+            post_processors: posts
+                .iter()
+                .map(|p| match p {
+                    PostStep::Single(step) => vec![step_label(step)],
+                    PostStep::Chain(chain) => chain.iter().map(step_label).collect(),
+                })
+                .collect(),
+        });
 
         for u in uses {
             let Some(def) = sources.get(&(u.kind.clone(), u.name.clone())) else {
@@ -445,7 +483,7 @@ pub(crate) fn builds(
             });
         }
     }
-    out
+    (out, blocks_out)
 }
 
 /// Whether CLI `-only`/`-except` select a build.

@@ -26,14 +26,18 @@ use hcl::edit::structure::{Block, Structure};
 mod blocks;
 pub mod diagnostics;
 mod eval;
+pub mod fmt;
 mod functions;
 mod load;
 mod locals;
+pub mod upgrade;
 mod variables;
 
 pub use blocks::BUILD_DATA_KEYS;
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
+pub use fmt::{format_file, format_source};
 pub use load::LoadOptions;
+pub use upgrade::upgrade;
 
 use diagnostics::{Pos, SourceMap};
 use eval::{Evaluator, Funcs, Scope};
@@ -51,6 +55,25 @@ pub struct Hcl2Plan {
     pub builds: Vec<Hcl2Build>,
     /// Warnings (undeclared variables in var files, unmatched `-only`/`-except`).
     pub warnings: Vec<Diagnostic>,
+    /// Local values as text (strings as-is, collections as JSON), for `inspect`.
+    pub locals: BTreeMap<String, String>,
+    /// The build blocks, as `packer inspect` describes them.
+    pub build_blocks: Vec<BuildBlockInfo>,
+}
+
+/// A `build` block as `packer inspect` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BuildBlockInfo {
+    /// `name`, if set.
+    pub name: Option<String>,
+    /// `description`, if set.
+    pub description: Option<String>,
+    /// The sources it uses, as `type.name`.
+    pub sources: Vec<String>,
+    /// Its provisioners, as `type` or `type.name`.
+    pub provisioners: Vec<String>,
+    /// Its post-processor sequences.
+    pub post_processors: Vec<Vec<String>>,
 }
 
 /// One build: a source used in a build block.
@@ -341,12 +364,17 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Hcl2Plan, Diagnostics>
     if diags.has_errors() {
         return Err(diags);
     }
+    let locals_out: BTreeMap<String, String> = evaluated
+        .locals
+        .iter()
+        .map(|(k, v)| (k.clone(), eval::value_string(v)))
+        .collect();
     let scope = scope
         .with("local", Value::Object(evaluated.locals))
         .with("data", Value::Object(evaluated.data));
 
     let mut names = blocks::SeenNames::default();
-    let builds = blocks::builds(
+    let (builds, build_blocks_out) = blocks::builds(
         &ev,
         &build_blocks,
         &sources,
@@ -394,6 +422,8 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Hcl2Plan, Diagnostics>
         secrets,
         builds,
         warnings,
+        locals: locals_out,
+        build_blocks: build_blocks_out,
     })
 }
 

@@ -17,6 +17,20 @@ pub fn plan(
     options: &PlanOptions,
     init_time: chrono::DateTime<chrono::Utc>,
 ) -> Result<BuildPlan, String> {
+    let loaded = load(path, options)?;
+    let root = std::path::absolute(path).ok().map(|p| {
+        if p.is_dir() {
+            p
+        } else {
+            p.parent().map(Path::to_path_buf).unwrap_or(p)
+        }
+    });
+    Ok(from_hcl2(loaded, root, init_time))
+}
+
+/// Loads and evaluates the HCL2 template at `path` (also for `inspect`,
+/// which describes the blocks rather than running builds).
+pub fn load(path: &Path, options: &PlanOptions) -> Result<Hcl2Plan, String> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
     let load = LoadOptions {
         var_files: options.var_files.clone(),
@@ -27,15 +41,7 @@ pub fn plan(
         packer_version: PACKER_COMPAT_VERSION.to_string(),
         cwd: cwd.clone(),
     };
-    let loaded = packer_hcl2::load(path, &load).map_err(|d| d.to_string())?;
-    let root = std::path::absolute(path).ok().map(|p| {
-        if p.is_dir() {
-            p
-        } else {
-            p.parent().map(Path::to_path_buf).unwrap_or(p)
-        }
-    });
-    Ok(from_hcl2(loaded, root, init_time))
+    packer_hcl2::load(path, &load).map_err(|d| d.to_string())
 }
 
 fn from_hcl2(

@@ -10,7 +10,7 @@ use crate::plugin::state::HostState;
 
 impl environment::Host for HostState {
     async fn get(&mut self, name: String) -> Option<String> {
-        if !self.env_grant.iter().any(|granted| *granted == name) {
+        if !self.env_grant.contains(&name) {
             return None;
         }
         std::env::var(&name).ok()

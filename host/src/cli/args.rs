@@ -173,6 +173,61 @@ pub struct InspectArgs {
     pub template: Vec<String>,
 }
 
+/// `packer fmt` flags.
+#[derive(Debug, Parser)]
+#[command(
+    name = "packer fmt",
+    disable_help_flag = true,
+    disable_version_flag = true
+)]
+pub struct FmtArgs {
+    /// Report unformatted files and exit 3 instead of rewriting them.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub check: bool,
+    /// Show the changes as a unified diff.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub diff: bool,
+    /// Rewrite the files (disabled by `-check`).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value = "true",
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub write: bool,
+    /// Also format files in subdirectories.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub recursive: bool,
+    /// Show help.
+    #[arg(short = 'h', long = "help", num_args = 0, default_value = "false",
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub help: bool,
+    /// A file, a directory, or `-` for standard input.
+    pub target: Vec<String>,
+}
+
+/// `packer hcl2_upgrade` flags.
+#[derive(Debug, Parser)]
+#[command(
+    name = "packer hcl2_upgrade",
+    disable_help_flag = true,
+    disable_version_flag = true
+)]
+pub struct UpgradeArgs {
+    /// Where to write the HCL2 template (default: TEMPLATE with `.pkr.hcl` appended).
+    #[arg(long = "output-file")]
+    pub output_file: Option<PathBuf>,
+    /// Accepted for compatibility; the output has no extra annotations.
+    #[arg(long = "with-annotations", num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub with_annotations: bool,
+    /// Show help.
+    #[arg(short = 'h', long = "help", num_args = 0, default_value = "false",
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub help: bool,
+    /// The JSON template.
+    pub template: Vec<String>,
+}
+
 /// Parses `args` (without the command name) Go-style; a usage error comes
 /// back as the message Go's flag package would print.
 pub fn parse<T: Parser>(command: &str, args: &[String]) -> Result<T, String> {

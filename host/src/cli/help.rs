@@ -5,6 +5,8 @@ pub const USAGE: &str = "Usage: packer [--version] [--help] <command> [<args>]
 
 Available commands are:
     build           build image(s) from template
+    fmt             Rewrites HCL2 config files to canonical format
+    hcl2_upgrade    transform a JSON template into an HCL2 configuration
     inspect         see components of a template
     validate        check that a template is valid
     version         Prints the Packer version
@@ -62,4 +64,45 @@ pub const INSPECT: &str = "Usage: packer inspect TEMPLATE
 Options:
 
   -machine-readable  Machine-readable output
+";
+
+/// `packer fmt -h`.
+pub const FMT: &str = "Usage: packer fmt [options] [TEMPLATE]
+
+  Rewrites all Packer configuration files to a canonical format. Both
+  configuration files (.pkr.hcl) and variable files (.pkrvars.hcl) are updated.
+  JSON files (.json) are not modified.
+
+  If TEMPLATE is \".\" the current directory will be used.
+  If TEMPLATE is \"-\" then content will be read from STDIN.
+
+  The given content must be in Packer's HCL2 configuration language; JSON is
+  not supported.
+
+Options:
+  -check        Check if the input is formatted. Exit status will be 0 if all
+                 input is properly formatted and non-zero otherwise.
+
+  -diff         Display diffs of formatting change
+
+  -write=false  Don't write to source files
+                (always disabled if using -check)
+
+  -recursive     Also process files in subdirectories. By default, only the
+                 given directory (or current directory) is processed.
+";
+
+/// `packer hcl2_upgrade -h`.
+pub const HCL2_UPGRADE: &str = "Usage: packer hcl2_upgrade [options] TEMPLATE
+
+  Will transform your JSON template into an HCL2 configuration.
+
+Options:
+
+  -output-file=path    Set output file name. By default this will be the
+                       TEMPLATE name with \".pkr.hcl\" appended to it. To be a
+                       valid Packer HCL template, it must have the suffix
+                       \".pkr.hcl\"
+  -with-annotations    Add helper annotation comments to the file to help new
+                       HCL2 users understand the template format.
 ";

@@ -28,14 +28,91 @@ pub fn run(args: Vec<String>, machine_readable: bool) -> i32 {
             inspect(&output, &template);
             EXIT_OK
         }
-        session::Loaded::Hcl2(_) => {
-            output.error(&format!(
-                "{path}: `inspect` does not read HCL2 templates yet; `validate` and `build` do"
-            ));
-            EXIT_ERROR
+        session::Loaded::Hcl2(template) => {
+            let vars = match args.meta.var_pairs() {
+                Ok(vars) => vars,
+                Err(message) => {
+                    output.error(&message);
+                    return EXIT_ERROR;
+                }
+            };
+            let options = crate::build::PlanOptions {
+                only: args.meta.only.clone(),
+                except: args.meta.except.clone(),
+                var_files: args.meta.var_files.clone(),
+                vars,
+            };
+            match crate::build::hcl2::load(&template, &options) {
+                Ok(plan) => {
+                    inspect_hcl2(&output, &plan);
+                    EXIT_OK
+                }
+                Err(message) => {
+                    output.error(&format!("{path}: {message}"));
+                    EXIT_ERROR
+                }
+            }
         }
     }
 }
+/// Prints an HCL2 template's variables and build blocks in Packer's
+/// HCL2-mode layout (`PackerConfig.InspectConfig`).
+pub fn inspect_hcl2(output: &Output, plan: &packer_hcl2::Hcl2Plan) {
+    output.say("Packer Inspect: HCL2 mode\n");
+    let shown = |value: &String| {
+        if plan.secrets.iter().any(|s| s == value) {
+            "\"<sensitive>\"".to_string()
+        } else {
+            serde_json::Value::String(value.clone()).to_string()
+        }
+    };
+    let mut vars = String::from("> input-variables:\n\n");
+    for (name, value) in &plan.variables {
+        vars.push_str(&format!("var.{name}: {}\n", shown(value)));
+    }
+    vars.push_str("\n> local-variables:\n\n");
+    for (name, value) in &plan.locals {
+        vars.push_str(&format!("local.{name}: {}\n", shown(value)));
+    }
+    output.say(&vars);
+    let mut builds = String::from("> builds:\n");
+    for (i, block) in plan.build_blocks.iter().enumerate() {
+        let name = block
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("<unnamed build {i}>"));
+        builds.push_str(&format!("\n  > {name}:\n"));
+        if let Some(description) = &block.description {
+            builds.push_str(&format!("\n  > Description: {description}\n"));
+        }
+        builds.push_str("\n    sources:\n");
+        if block.sources.is_empty() {
+            builds.push_str("\n      <no source>\n");
+        }
+        for source in &block.sources {
+            builds.push_str(&format!("\n      {source}\n"));
+        }
+        builds.push_str("\n    provisioners:\n\n");
+        if block.provisioners.is_empty() {
+            builds.push_str("      <no provisioner>\n");
+        }
+        for p in &block.provisioners {
+            builds.push_str(&format!("      {p}\n"));
+        }
+        builds.push_str("\n    post-processors:\n");
+        if block.post_processors.is_empty() {
+            builds.push_str("\n      <no post-processor>\n");
+        }
+        for (j, list) in block.post_processors.iter().enumerate() {
+            builds.push_str(&format!("\n      {j}:\n"));
+            for pp in list {
+                builds.push_str(&format!("        {pp}\n"));
+            }
+        }
+    }
+    output.say(&builds);
+}
+
 /// Prints the template's components in Packer's JSON-mode layout.
 pub fn inspect(output: &Output, template: &Template) {
     output.say("Packer Inspect: JSON mode");

@@ -6,6 +6,8 @@
 
 pub mod args;
 pub mod build;
+pub mod fmt;
+pub mod hcl2_upgrade;
 pub mod help;
 pub mod inspect;
 pub mod session;
@@ -18,6 +20,8 @@ use std::ffi::OsString;
 pub const EXIT_OK: i32 = 0;
 /// Exit code for any error.
 pub const EXIT_ERROR: i32 = 1;
+/// Exit code of `fmt -check` when a file is not formatted.
+pub const EXIT_UNFORMATTED: i32 = 3;
 /// Exit code for a missing or unknown command.
 pub const EXIT_UNKNOWN_COMMAND: i32 = 127;
 
@@ -44,6 +48,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
         "build" => build::run(rest, machine_readable),
         "validate" => validate::run(rest, machine_readable),
         "inspect" => inspect::run(rest, machine_readable),
+        "fmt" => fmt::run(rest),
+        "hcl2_upgrade" => hcl2_upgrade::run(rest),
         "version" | "-v" | "-version" | "--version" => version::run(machine_readable),
         "-h" | "-help" | "--help" | "help" => {
             println!("{}", help::USAGE.trim_end());

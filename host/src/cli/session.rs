@@ -27,7 +27,7 @@ pub fn early_output(machine_readable: bool) -> Output {
 #[derive(Debug)]
 pub enum Loaded {
     /// A legacy JSON template, parsed.
-    Json(Template),
+    Json(Box<Template>),
     /// An HCL2 template (a `.pkr.hcl`/`.pkr.json` file or a directory),
     /// loaded and evaluated with the variables when the plan is made.
     Hcl2(std::path::PathBuf),
@@ -51,7 +51,7 @@ pub fn load_template(path: &str) -> Result<Loaded, String> {
         return Ok(Loaded::Hcl2(path.into()));
     }
     packer_template::parse_file(Path::new(path))
-        .map(Loaded::Json)
+        .map(|t| Loaded::Json(Box::new(t)))
         .map_err(|e| e.to_string())
 }
 
@@ -88,7 +88,7 @@ pub fn plan(early: &Output, loaded: Loaded, meta: &MetaArgs) -> Option<BuildPlan
         vars,
     };
     let template = match loaded {
-        Loaded::Json(template) => template,
+        Loaded::Json(template) => *template,
         Loaded::Hcl2(path) => {
             return match crate::build::hcl2::plan(&path, &options, chrono::Utc::now()) {
                 Ok(plan) => Some(plan),

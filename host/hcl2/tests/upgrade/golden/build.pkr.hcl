@@ -1,0 +1,66 @@
+# This file was autogenerate by the BETA 'packer hcl2_upgrade' command. We
+# recommend double checking that everything is correct before going forward. We
+# also recommend treating this file as disposable. The HCL2 blocks in this
+# file can be moved to other files. For example, the variable blocks could be
+# moved to their own 'variables.pkr.hcl' file, etc. Those files need to be
+# suffixed with '.pkr.hcl' to be visible to Packer. To use multiple files at
+# once they also need to be in the same folder. 'packer inspect folder/'
+# will describe to you what is in that folder.
+
+# All generated input variables will be of string type as this how Packer JSON
+# views them; you can later on change their type. Read the variables type
+# constraints documentation
+# https://www.packer.io/docs/from-1.5/variables#type-constraints for more info.
+
+packer {
+  required_version = ">= 1.5.0"
+}
+
+# source blocks are generated from your builders; a source can be referenced in
+# build blocks. A build block runs provisioner and post-processors on a
+# source. Read the documentation for source blocks here:
+# https://www.packer.io/docs/from-1.5/blocks/source
+
+source "file" "a" {
+  content = "${source.name}"
+  target  = "a.txt"
+}
+
+source "file" "b" {
+  content = "${path.root} ${path.cwd}"
+  target  = "b.txt"
+}
+
+# a build block invokes sources and runs provisioning steps on them. The
+# documentation for build blocks can be found here:
+# https://www.packer.io/docs/from-1.5/blocks/build
+build {
+  sources = ["source.file.a", "source.file.b"]
+
+  provisioner "shell-local" {
+    inline = ["echo $HOME $${HOME}"]
+    only   = ["file.a"]
+    override = {
+      a = {
+        inline = ["echo a"]
+      }
+    }
+  }
+
+  provisioner "shell-local" {
+    except          = ["file.b"]
+    execute_command = "chmod +x {{.Path}}; {{.Vars}} {{.Path}}"
+    pause_before    = "1s"
+    script          = "x.sh"
+  }
+
+  post-processors {
+    post-processor "compress" {
+      output = "${source.name}.tgz"
+    }
+
+    post-processor "checksum" {
+      keep_input_artifact = false
+    }
+  }
+}
