@@ -330,3 +330,36 @@ build {
          1:\n        checksum\n        compress\n\n"
     );
 }
+
+#[test]
+fn continue_on_error_lets_the_build_go_on() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "c.pkr.hcl",
+        r#"
+source "file" "c" {
+  content = "c"
+  target  = "c.txt"
+}
+build {
+  sources = ["source.file.c"]
+  provisioner "shell-local" {
+    inline            = ["exit 4"]
+    continue_on_error = true
+  }
+  provisioner "shell-local" {
+    inline = ["echo after > after.txt"]
+  }
+}
+"#,
+    );
+    let run = scratch.packer(&["build", "c.pkr.hcl"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("but continue_on_error is set; continuing the build."),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(scratch.read("after.txt").as_deref(), Some("after\n"));
+}

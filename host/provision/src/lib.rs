@@ -222,7 +222,16 @@ pub async fn run_provisioners(
         if cancel.is_cancelled() {
             return Err(ProvisionError::Cancelled);
         }
-        p.provision(ui, comm, data, cancel).await?;
+        match p.provision(ui, comm, data, cancel).await {
+            Ok(()) => {}
+            Err(e) if p.common().continue_on_error && !cancel.is_cancelled() => {
+                ui.error(&format!(
+                    "Warning: Provisioner failed with {:?}, but continue_on_error is set; continuing the build.",
+                    e.to_string()
+                ));
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }

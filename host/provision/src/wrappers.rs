@@ -39,6 +39,9 @@ pub struct CommonOptions {
     /// Delay before each retry. Packer retries at once (zero, the default);
     /// the delay doubles after each retry, up to 30 s.
     pub retry_delay: Duration,
+    /// HCL2's `continue_on_error`: a failure is reported and the build goes
+    /// on (cancellation still stops it).
+    pub continue_on_error: bool,
 }
 
 impl CommonOptions {
@@ -84,6 +87,7 @@ impl CommonOptions {
                 timeout,
                 max_retries: retries,
                 retry_delay: Duration::ZERO,
+                continue_on_error: false,
             })
         } else {
             Err(errors)

@@ -109,11 +109,12 @@ fn provisioner(
     p: &ProvisionerSpec,
     env: &ProvisionEnv,
 ) -> Result<PreparedProvisioner, Vec<String>> {
-    let common = CommonOptions::parse(
+    let mut common = CommonOptions::parse(
         p.pause_before.as_deref(),
         p.timeout.as_deref(),
         p.max_retries.as_deref(),
         &env.ctx,
     )?;
+    common.continue_on_error = p.continue_on_error;
     packer_provision::prepare(&p.kind, p.config.clone(), common, env)
 }

@@ -120,6 +120,7 @@ fn provisioner_spec(p: Hcl2Provisioner) -> ProvisionerSpec {
         pause_before: p.pause_before,
         max_retries: p.max_retries,
         timeout: p.timeout,
+        continue_on_error: p.continue_on_error,
         location: p.location,
     }
 }

@@ -59,6 +59,8 @@ pub struct ProvisionerSpec {
     pub max_retries: Option<String>,
     /// `timeout`, as a Go duration.
     pub timeout: Option<String>,
+    /// HCL2's `continue_on_error`.
+    pub continue_on_error: bool,
     /// Where it is defined.
     pub location: String,
 }
@@ -291,6 +293,7 @@ fn provisioner_spec(def: &ProvisionerDef, build: &str) -> ProvisionerSpec {
         pause_before: def.pause_before.clone(),
         max_retries: def.max_retries.clone(),
         timeout: def.timeout.clone(),
+        continue_on_error: false,
         location: def.location.to_string(),
     }
 }
