@@ -115,7 +115,7 @@ impl ProvisionHook {
             };
             match self.on_error.as_str() {
                 "abort" => return Err(HookError::Failed(error.to_string())),
-                "ask" => match ask(&self.ui, &error) {
+                "ask" => match ask(&self.ui, &error).await {
                     Choice::Retry => continue,
                     Choice::Abort => return Err(HookError::Failed(error.to_string())),
                     Choice::Cleanup => {}
@@ -162,19 +162,27 @@ enum Choice {
 }
 
 /// `-on-error=ask`: Packer's prompt, answered on standard input
-/// (end of input means clean up).
-fn ask(ui: &BuildUi, error: &ProvisionError) -> Choice {
+/// (end of input means clean up). The read runs on the blocking pool so
+/// other builds go on meanwhile.
+async fn ask(ui: &BuildUi, error: &ProvisionError) -> Choice {
     ui.error(&format!("Error: {error}"));
     ui.error("Step \"StepProvision\" failed");
     loop {
         ui.error(
             "[c] Clean up and exit, [a] abort without cleanup, or [r] retry step (build may fail even if retry succeeds)?",
         );
-        let mut line = String::new();
-        match std::io::stdin().lock().read_line(&mut line) {
-            Ok(0) | Err(_) => return Choice::Cleanup,
-            Ok(_) => {}
-        }
+        let read = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map(|n| (n, line))
+        })
+        .await;
+        let line = match read {
+            Ok(Ok((n, line))) if n > 0 => line,
+            _ => return Choice::Cleanup,
+        };
         match line.trim() {
             "c" => return Choice::Cleanup,
             "a" => return Choice::Abort,
