@@ -4,7 +4,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PLUGIN_CRATES := -p packer-plugin-sdk -p packer-plugin-file -p packer-plugin-null -p packer-plugin-googlecompute \
 	-p packer-test-plugin-trap -p packer-test-plugin-spin \
 	-p packer-test-plugin-oom -p packer-test-plugin-garbage \
-	-p packer-test-plugin-escape -p packer-test-plugin-http-probe
+	-p packer-test-plugin-escape -p packer-test-plugin-http-probe -p packer-test-plugin-hostile
 
 .PHONY: all build example demo-gce test test-deps lint fmt bench clean
 

@@ -15,6 +15,7 @@ const TEST_PLUGINS: &[&str] = &[
     "packer-test-plugin-garbage",
     "packer-test-plugin-escape",
     "packer-test-plugin-http-probe",
+    "packer-test-plugin-hostile",
 ];
 
 fn main() {

@@ -1,0 +1,631 @@
+//! A hostile plugin (`tests/plugins/hostile`) attacks the host in one way per
+//! build: exhausting a limit, reaching past its grants, or ignoring
+//! cancellation. Each build runs next to a well-behaved `file` build: the
+//! attack fails (or is denied) with a message naming the plugin and the cause,
+//! the `file` build still finishes, no secret of the environment appears in
+//! the output, and the whole run ends in bounded time.
+
+use packer_e2e::{Run, Scratch};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Set in every run's environment; must never be printed.
+const SECRET: &str = "hostile-secret-value-8c1f2e";
+/// Written into `secret.txt` next to the template; must never be printed.
+const SECRET_FILE: &str = "hostile-secret-file-contents-55aa";
+/// The cause of a build whose plugin passed too much data across the boundary.
+const TOO_MUCH_DATA: &str =
+    "plugin 'hostile' crashed: too much data is being copied between the host and the guest";
+/// How long any one run may take.
+const BOUND: Duration = Duration::from_secs(60);
+
+/// A loopback HTTP server that counts connections. `/ok` answers 200,
+/// `/redirect/<port>` redirects to `127.0.0.1:<port>/ok`.
+struct Server {
+    port: u16,
+    accepted: Arc<AtomicUsize>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || serve(stream));
+            }
+        });
+        Server { port, accepted }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+fn serve(mut stream: TcpStream) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+    }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let response = if let Some(port) = path.strip_prefix("/redirect/") {
+        format!(
+            "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}/ok\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+    } else {
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".to_string()
+    };
+    let _ = stream.write_all(response.as_bytes());
+}
+
+/// The template: a `file` build named `good` and a `hostile` build named
+/// `bad` with `attack` merged into its configuration.
+fn template(attack: serde_json::Value) -> String {
+    let mut bad = serde_json::json!({"type": "hostile", "name": "bad"});
+    for (k, v) in attack.as_object().expect("attack is an object") {
+        bad[k] = v.clone();
+    }
+    serde_json::json!({"builders": [
+        {"type": "file", "name": "good", "content": "fine", "target": "good.txt"},
+        bad
+    ]})
+    .to_string()
+}
+
+fn scratch() -> Scratch {
+    let scratch = Scratch::new();
+    scratch.install_plugin("hostile");
+    scratch.write("secret.txt", SECRET_FILE);
+    scratch.write("granted/ok.txt", "granted");
+    scratch
+}
+
+fn command(scratch: &Scratch, env: &[(&str, &str)]) -> std::process::Command {
+    let mut command = scratch.command(&["build", "-color=false", "t.json"]);
+    command
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("HOME", scratch.path())
+        .env("PACKER_HOSTILE_DECLARED", "declared-value");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command
+}
+
+/// Runs one attack next to a good build; checks the good build, the bound
+/// and that no secret leaked.
+fn attack_in(scratch: &Scratch, attack: serde_json::Value, env: &[(&str, &str)]) -> Run {
+    scratch.write("t.json", &template(attack));
+    let started = Instant::now();
+    let run = scratch.run(command(scratch, env));
+    let elapsed = started.elapsed();
+    assert!(elapsed < BOUND, "took {elapsed:?}: {}", run.stdout);
+    check_common(scratch, &run);
+    run
+}
+
+fn attack(attack: serde_json::Value, env: &[(&str, &str)]) -> Run {
+    attack_in(&scratch(), attack, env)
+}
+
+fn check_common(scratch: &Scratch, run: &Run) {
+    let text = run.normalized();
+    assert!(text.contains("Build 'good' finished after <D>."), "{text}");
+    assert!(text.contains("--> good: Stored file: good.txt"), "{text}");
+    assert_eq!(scratch.read("good.txt").as_deref(), Some("fine"));
+    for secret in [SECRET, SECRET_FILE, "hostile-probe-token"] {
+        assert!(
+            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            "{secret} leaked:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    assert!(!text.contains("ESCAPED"), "{text}");
+}
+
+/// The attack failed its build with `cause` (which names the plugin).
+fn assert_failed(run: &Run, cause: &str) {
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let text = run.normalized();
+    assert!(
+        text.contains(&format!("Build 'bad' errored after <D>: {cause}")),
+        "{text}"
+    );
+}
+
+/// The probe ran, reported each attempt as denied, and finished.
+fn assert_denied(run: &Run, attack: &str, lines: &[String]) {
+    let text = run.normalized();
+    for line in lines {
+        assert!(
+            text.contains(&format!("    bad: {attack}: {line}")),
+            "{line}: {text}"
+        );
+    }
+    assert!(
+        text.contains(&format!("    bad: {attack}: contained")),
+        "{text}"
+    );
+    assert_eq!(run.code, 0, "{text}\n{}", run.stderr);
+}
+
+#[test]
+fn deep_recursion_overflows_the_stack_and_traps() {
+    let run = attack(serde_json::json!({"attack": "recursion"}), &[]);
+    // The Rust shadow stack lives in linear memory: overrunning it is an
+    // out-of-bounds access, which traps.
+    assert_failed(&run, "plugin 'hostile' crashed: wasm trap: ");
+}
+
+#[test]
+fn deep_recursion_exhausts_the_engine_call_stack_and_traps() {
+    let run = attack(serde_json::json!({"attack": "recursion-native"}), &[]);
+    assert_failed(&run, "plugin 'hostile' crashed: stack overflow");
+}
+
+#[test]
+fn a_100_mib_ui_message_is_refused() {
+    let run = attack(serde_json::json!({"attack": "big-say"}), &[]);
+    assert_failed(&run, TOO_MUCH_DATA);
+    assert!(run.stdout.len() < 1 << 20, "{} bytes", run.stdout.len());
+}
+
+#[test]
+fn a_100_mib_error_message_is_refused() {
+    let run = attack(serde_json::json!({"attack": "big-error"}), &[]);
+    assert_failed(&run, TOO_MUCH_DATA);
+    assert!(run.stdout.len() < 1 << 20, "{} bytes", run.stdout.len());
+}
+
+#[test]
+fn an_artifact_with_a_million_short_files_stays_bounded() {
+    // About 10 MB across the boundary: within the host-call budget, so it is
+    // accepted, quickly, and only the description is printed.
+    let run = attack(serde_json::json!({"attack": "many-files"}), &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("--> bad: many files"), "{}", run.stdout);
+    assert!(run.stdout.len() < 4096, "{} bytes", run.stdout.len());
+}
+
+#[test]
+fn an_artifact_with_a_million_short_state_entries_stays_bounded() {
+    let run = attack(serde_json::json!({"attack": "many-state"}), &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("--> bad: many state entries"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.len() < 4096, "{} bytes", run.stdout.len());
+}
+
+#[test]
+fn an_artifact_with_a_million_files_is_refused() {
+    // About 100 MB across the boundary: over the host-call budget.
+    let run = attack(
+        serde_json::json!({"attack": "many-files", "size": 100}),
+        &[],
+    );
+    assert_failed(&run, TOO_MUCH_DATA);
+    assert!(run.stdout.len() < 1 << 20, "{} bytes", run.stdout.len());
+}
+
+#[test]
+fn an_artifact_with_a_million_state_entries_is_refused() {
+    let run = attack(
+        serde_json::json!({"attack": "many-state", "size": 100}),
+        &[],
+    );
+    assert_failed(&run, TOO_MUCH_DATA);
+    assert!(run.stdout.len() < 1 << 20, "{} bytes", run.stdout.len());
+}
+
+#[test]
+fn a_flood_of_denied_reads_stays_denied() {
+    let run = attack(serde_json::json!({"attack": "read-flood"}), &[]);
+    assert!(
+        run.stdout
+            .contains("read-flood: 100000 reads, 0 granted, in "),
+        "{}",
+        run.stdout
+    );
+    assert_denied(&run, "read-flood", &[]);
+}
+
+#[test]
+fn dot_dot_traversal_out_of_a_granted_path_is_denied() {
+    let scratch = scratch();
+    let absolute = scratch.path().join("secret.txt").display().to_string();
+    let (dir, file) = absolute.split_at(absolute.len() - 4);
+    let pieces = serde_json::json!([
+        ["granted/ok.txt/../../sec", "ret.txt"],
+        ["granted/../sec", "ret.txt"],
+        ["./granted/./../sec", "ret.txt"],
+        ["../", "secret.txt-elsewhere"],
+        ["/etc/", "passwd"],
+        [dir, file],
+    ]);
+    let run = attack_in(
+        &scratch,
+        serde_json::json!({"attack": "traversal", "path": "granted/ok.txt", "pieces": pieces}),
+        &[],
+    );
+    let lines: Vec<String> = [
+        "granted/ok.txt/../../secret.txt",
+        "granted/../secret.txt",
+        "./granted/./../secret.txt",
+        "/etc/passwd",
+        &absolute,
+    ]
+    .iter()
+    .map(|p| format!("read {p}: denied (access to {p} was not granted to this plugin)"))
+    .collect();
+    assert_denied(&run, "traversal", &lines);
+}
+
+#[test]
+fn a_symlinked_directory_named_in_the_config_grants_nothing_below_it() {
+    let scratch = scratch();
+    // `link` points at the scratch directory itself, `root` at `/`.
+    std::os::unix::fs::symlink(scratch.path(), scratch.path().join("link")).unwrap();
+    std::os::unix::fs::symlink("/", scratch.path().join("root")).unwrap();
+    let pieces = serde_json::json!([
+        ["link/sec", "ret.txt"],
+        ["link/../sec", "ret.txt"],
+        ["root/etc/", "passwd"],
+        ["root/../etc/", "passwd"],
+    ]);
+    let run = attack_in(
+        &scratch,
+        serde_json::json!({"attack": "symlink", "grants": ["link", "root"], "pieces": pieces}),
+        &[],
+    );
+    let lines: Vec<String> = [
+        "link/secret.txt",
+        "link/../secret.txt",
+        "root/etc/passwd",
+        "root/../etc/passwd",
+    ]
+    .iter()
+    .map(|p| format!("read {p}: denied (access to {p} was not granted to this plugin)"))
+    .collect();
+    assert_denied(&run, "symlink", &lines);
+}
+
+#[test]
+fn undeclared_environment_variables_are_invisible() {
+    let run = attack(
+        serde_json::json!({"attack": "env", "vars": ["HOME", "PATH", "AWS_SECRET_ACCESS_KEY", "PACKER_PLUGIN_PATH", "USER"]}),
+        &[],
+    );
+    let lines: Vec<String> = [
+        "HOME",
+        "PATH",
+        "AWS_SECRET_ACCESS_KEY",
+        "PACKER_PLUGIN_PATH",
+    ]
+    .iter()
+    .map(|v| format!("{v}: denied (not visible)"))
+    .collect();
+    assert_denied(&run, "env", &lines);
+    // The declared one is visible: the grant works, it is not all-or-nothing.
+    assert!(
+        run.stdout.contains("env: declared: declared-value"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn http_to_hosts_that_were_not_granted_is_denied_and_sends_nothing() {
+    let granted = Server::start();
+    let other = Server::start();
+    let targets = vec![
+        format!("127.0.0.1:{}/ok", other.port),
+        format!("localhost:{}/ok", other.port),
+        format!("[::1]:{}/ok", other.port),
+        "169.254.169.254/computeMetadata/v1/".to_string(),
+        "169.254.169.254:80/latest/meta-data/".to_string(),
+        "[fd00:ec2::254]/latest/meta-data/".to_string(),
+        "metadata.google.internal/computeMetadata/v1/".to_string(),
+        "10.0.0.1/".to_string(),
+    ];
+    let run = attack(
+        serde_json::json!({"attack": "http", "granted": format!("http://127.0.0.1:{}/", granted.port), "targets": targets}),
+        &[],
+    );
+    let lines: Vec<String> = targets
+        .iter()
+        .map(|t| format!("{t}: denied (Denied("))
+        .collect();
+    assert_denied(&run, "http", &lines);
+    assert!(run.stdout.contains("hostile"), "{}", run.stdout);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(other.accepted(), 0, "nothing reached the other server");
+    assert_eq!(granted.accepted(), 0);
+}
+
+#[test]
+fn a_redirect_to_a_host_that_was_not_granted_is_denied() {
+    let granted = Server::start();
+    let other = Server::start();
+    let targets = vec![format!(
+        "127.0.0.1:{}/redirect/{}",
+        granted.port, other.port
+    )];
+    let run = attack(
+        serde_json::json!({"attack": "http", "granted": format!("http://127.0.0.1:{}/", granted.port), "targets": targets}),
+        &[],
+    );
+    let lines = vec![format!("{}: denied (Denied(", targets[0])];
+    assert_denied(&run, "http", &lines);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(granted.accepted(), 1);
+    assert_eq!(other.accepted(), 0, "the redirect target saw nothing");
+}
+
+/// The machine's own host name, if it resolves to loopback only (it does
+/// where `/etc/hosts` maps it to 127.0.0.1, as on most Linux machines).
+fn loopback_host_name() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0)?;
+    let name = String::from_utf8(buf[..end].to_vec()).ok()?;
+    if name.is_empty() || name == "localhost" {
+        return None;
+    }
+    let addrs: Vec<_> = std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), 80))
+        .ok()?
+        .collect();
+    (!addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())).then_some(name)
+}
+
+#[test]
+fn a_granted_name_that_resolves_to_loopback_is_denied() {
+    let Some(name) = loopback_host_name() else {
+        eprintln!("skipped: this machine's host name does not resolve to loopback");
+        return;
+    };
+    let server = Server::start();
+    let url = format!("http://{name}:{}/ok", server.port);
+    let run = attack(
+        serde_json::json!({"attack": "http-granted-name", "granted": url}),
+        &[],
+    );
+    assert_denied(&run, "http-granted-name", &["denied (".to_string()]);
+    assert!(run.stdout.contains("loopback"), "{}", run.stdout);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(server.accepted(), 0, "nothing reached loopback");
+}
+
+#[test]
+fn a_100_mib_request_body_is_refused() {
+    let server = Server::start();
+    let run = attack(
+        serde_json::json!({"attack": "big-http-body", "granted": format!("http://127.0.0.1:{}/ok", server.port)}),
+        &[],
+    );
+    let text = run.normalized();
+    assert_failed(&run, TOO_MUCH_DATA);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(server.accepted(), 0, "nothing was sent: {text}");
+}
+
+#[test]
+fn provisioning_a_machine_without_the_communicator_capability_is_denied() {
+    let run = attack(serde_json::json!({"attack": "provision-machine"}), &[]);
+    assert_denied(
+        &run,
+        "provision-machine",
+        &["denied (plugin \"hostile\" did not declare the communicator capability)".to_string()],
+    );
+}
+
+#[test]
+fn a_key_pair_flood_without_the_capability_is_denied() {
+    let run = attack(serde_json::json!({"attack": "keygen-flood"}), &[]);
+    assert_denied(
+        &run,
+        "keygen-flood",
+        &[
+            "0 of 64 made; denied (plugin \"hostile\" did not declare the communicator capability)"
+                .to_string(),
+        ],
+    );
+}
+
+#[test]
+fn writes_and_copies_outside_the_grant_are_denied() {
+    let scratch = scratch();
+    let absolute = scratch.path().join("stolen-abs.txt").display().to_string();
+    let (dir, file) = absolute.split_at(absolute.len() - 4);
+    let pieces = serde_json::json!([
+        ["stol", "en.txt"],
+        ["granted/../stol", "en2.txt"],
+        ["granted/ok.txt/../../stol", "en3.txt"],
+        [dir, file],
+        ["sec", "ret.txt"],
+    ]);
+    let run = attack_in(
+        &scratch,
+        serde_json::json!({"attack": "write", "path": "granted/ok.txt", "pieces": pieces}),
+        &[],
+    );
+    let mut lines = Vec::new();
+    for p in [
+        "stolen.txt",
+        "granted/../stolen2.txt",
+        "granted/ok.txt/../../stolen3.txt",
+        &absolute,
+        "secret.txt",
+    ] {
+        let denied = format!("denied (access to {p} was not granted to this plugin)");
+        lines.push(format!("{p}: {denied}"));
+        lines.push(format!("copy to {p}: {denied}"));
+        lines.push(format!("copy from {p}: {denied}"));
+    }
+    assert_denied(&run, "write", &lines);
+    for f in ["stolen.txt", "stolen2.txt", "stolen3.txt", "stolen-abs.txt"] {
+        assert!(scratch.read(f).is_none(), "{f} was written");
+    }
+    assert_eq!(scratch.read("secret.txt").as_deref(), Some(SECRET_FILE));
+    assert_eq!(scratch.read("granted/ok.txt").as_deref(), Some("granted"));
+}
+
+#[test]
+fn a_panic_after_printing_fails_only_its_build() {
+    let run = attack(serde_json::json!({"attack": "panic"}), &[]);
+    assert!(
+        run.stdout.contains("==> bad: About to panic mid-run..."),
+        "{}",
+        run.stdout
+    );
+    assert_failed(
+        &run,
+        "plugin 'hostile' crashed: panicked at tests/plugins/hostile/src/lib.rs",
+    );
+    assert!(
+        run.stdout.contains("the hostile plugin panics mid-run"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn an_endless_loop_hits_the_cpu_limit() {
+    let run = attack(
+        serde_json::json!({"attack": "spin"}),
+        &[("PACKER_PLUGIN_CPU_LIMIT_SECONDS", "2")],
+    );
+    assert_failed(
+        &run,
+        "plugin 'hostile' exceeded its CPU time limit of 2s in one call",
+    );
+}
+
+#[test]
+fn a_memory_bomb_hits_the_memory_limit() {
+    let run = attack(
+        serde_json::json!({"attack": "oom"}),
+        &[("PACKER_PLUGIN_MEMORY_LIMIT_MB", "64")],
+    );
+    assert_failed(&run, "plugin 'hostile' exceeded its memory limit of 64 MiB");
+}
+
+#[test]
+fn many_attacks_in_one_template_leave_the_good_build_alone() {
+    let server = Server::start();
+    let builders = serde_json::json!([
+        {"type": "file", "name": "good", "content": "fine", "target": "good.txt"},
+        {"type": "hostile", "name": "recursion", "attack": "recursion"},
+        {"type": "hostile", "name": "panic", "attack": "panic"},
+        {"type": "hostile", "name": "spin", "attack": "spin"},
+        {"type": "hostile", "name": "oom", "attack": "oom"},
+        {"type": "hostile", "name": "big-say", "attack": "big-say"},
+        {"type": "hostile", "name": "env", "attack": "env", "vars": ["AWS_SECRET_ACCESS_KEY"]},
+        {"type": "hostile", "name": "http", "attack": "http",
+         "granted": format!("http://127.0.0.1:{}/", server.port),
+         "targets": ["169.254.169.254/"]},
+    ]);
+    let scratch = scratch();
+    scratch.write(
+        "t.json",
+        &serde_json::json!({ "builders": builders }).to_string(),
+    );
+    let started = Instant::now();
+    let run = scratch.run(command(
+        &scratch,
+        &[
+            ("PACKER_PLUGIN_CPU_LIMIT_SECONDS", "2"),
+            ("PACKER_PLUGIN_MEMORY_LIMIT_MB", "64"),
+        ],
+    ));
+    assert!(started.elapsed() < BOUND, "{:?}", started.elapsed());
+    check_common(&scratch, &run);
+    let text = run.normalized();
+    assert_eq!(run.code, 1, "{text}");
+    for name in ["recursion", "panic", "spin", "oom", "big-say"] {
+        assert!(
+            text.contains(&format!(
+                "Build '{name}' errored after <D>: plugin 'hostile' "
+            )),
+            "{name}: {text}"
+        );
+    }
+    for name in ["env", "http"] {
+        assert!(
+            text.contains(&format!("Build '{name}' finished after <D>.")),
+            "{name}: {text}"
+        );
+    }
+}
+
+#[test]
+fn a_plugin_calling_imports_after_cancellation_is_stopped_after_the_grace_period() {
+    let server = Server::start();
+    let scratch = scratch();
+    scratch.write(
+        "t.json",
+        &template(serde_json::json!({
+            "attack": "ignore-cancel",
+            "granted": format!("http://127.0.0.1:{}/ok", server.port),
+        })),
+    );
+    let mut command = command(&scratch, &[("PACKER_PLUGIN_CANCEL_GRACE_SECONDS", "2")]);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().expect("start packer");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + BOUND;
+    let mut buf = [0u8; 4096];
+    // Wait for the hostile build to be busy and the good one to be done.
+    loop {
+        let text = String::from_utf8_lossy(&seen);
+        if text.contains("Ignoring cancellation") && text.contains("Build 'good' finished") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never started: {text}");
+        let n = stdout.read(&mut buf).expect("read stdout");
+        assert!(n > 0, "packer exited early: {text}");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let signalled = Instant::now();
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    stdout.read_to_end(&mut seen).expect("read rest");
+    let status = child.wait().expect("wait");
+    let elapsed = signalled.elapsed();
+    let text = packer_e2e::normalize(&String::from_utf8_lossy(&seen));
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(
+        elapsed < Duration::from_secs(15),
+        "took {elapsed:?}: {text}"
+    );
+    assert!(
+        text.contains("plugin 'hostile' did not stop within 2s of being cancelled and was stopped"),
+        "{text}"
+    );
+    assert!(text.contains("Build 'bad' errored after <D>"), "{text}");
+    assert_eq!(scratch.read("good.txt").as_deref(), Some("fine"));
+    assert!(!text.contains(SECRET), "{text}");
+}

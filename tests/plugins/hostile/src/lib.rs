@@ -1,0 +1,370 @@
+//! A hostile builder: its configuration's `attack` picks one way to abuse the
+//! host (exhaust a limit, reach past a grant, ignore cancellation). Probes
+//! that the host should refuse report `<attack>: denied (...)` per attempt
+//! and `<attack>: LEAKED ...` / `ESCAPED` when something got through; the
+//! tests assert on those lines and on the build's error.
+
+use packer_plugin_sdk::communicator::{self, KeyType, Machine};
+use packer_plugin_sdk::http::Request;
+use packer_plugin_sdk::{
+    Artifact, BuildContext, BuildError, Builder, Capability, Diagnostics, cancellation, env,
+    export_builder, files, ui,
+};
+use std::time::Duration;
+
+/// The one environment variable this plugin declares.
+const DECLARED_VAR: &str = "PACKER_HOSTILE_DECLARED";
+
+/// The configuration.
+#[derive(Debug, Default, serde::Deserialize, schemars::JsonSchema)]
+pub struct Config {
+    /// Which attack to run.
+    #[serde(default)]
+    pub attack: String,
+    /// A granted path (string in the configuration), used as a base for traversal.
+    #[serde(default)]
+    pub path: String,
+    /// A granted URL (string in the configuration).
+    #[serde(default)]
+    pub granted: String,
+    /// Targets (`host:port/path`, no scheme, so not granted) to probe.
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// Relative paths to try to read or write (not in the grant: they are
+    /// given as `[dir, file]` pairs joined by the plugin).
+    #[serde(default)]
+    pub pieces: Vec<Vec<String>>,
+    /// Environment variable names to try.
+    #[serde(default)]
+    pub vars: Vec<String>,
+    /// Extra paths the user grants (strings in the configuration).
+    #[serde(default)]
+    pub grants: Vec<String>,
+    /// Length of each entry of the huge lists (`many-files`, `many-state`).
+    #[serde(default)]
+    pub size: usize,
+}
+
+#[derive(Default)]
+pub struct Hostile {
+    config: Config,
+}
+
+/// Recurses with a tiny frame (no shadow stack in linear memory) until
+/// the engine's call stack runs out.
+#[inline(never)]
+fn recurse_native(depth: u64) -> u64 {
+    if std::hint::black_box(depth) == u64::MAX {
+        return depth;
+    }
+    recurse_native(depth + 1).wrapping_add(std::hint::black_box(1))
+}
+
+/// Recurses with a big frame until the stack runs out.
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 512]);
+    if std::hint::black_box(depth) == u64::MAX {
+        return frame[0];
+    }
+    recurse(depth + 1).wrapping_add(frame[(depth % 512) as usize])
+}
+
+fn done(attack: &str, escaped: &[String]) -> Result<Artifact, BuildError> {
+    if escaped.is_empty() {
+        ui::message(&format!("{attack}: contained"));
+        Ok(Artifact::new(
+            "test.hostile",
+            attack,
+            format!("{attack}: every attempt was denied"),
+        ))
+    } else {
+        Err(BuildError::failed(format!(
+            "{attack}: ESCAPED: {}",
+            escaped.join(", ")
+        )))
+    }
+}
+
+impl Hostile {
+    fn joined(&self) -> Vec<String> {
+        self.config.pieces.iter().map(|p| p.concat()).collect()
+    }
+
+    fn http(&self, url: &str) -> Result<String, String> {
+        Request::get(url)
+            .header("Authorization", "Bearer hostile-probe-token")
+            .timeout(Duration::from_secs(5))
+            .send()
+            .map(|r| format!("status {}", r.status))
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    fn probe_urls(&self, attack: &str) -> Result<Artifact, BuildError> {
+        let mut escaped = Vec::new();
+        for target in &self.config.targets {
+            let url = format!("http://{target}");
+            match self.http(&url) {
+                Ok(got) => {
+                    ui::error(&format!("{attack}: {target}: ESCAPED ({got})"));
+                    escaped.push(target.clone());
+                }
+                Err(e) => ui::message(&format!("{attack}: {target}: denied ({e})")),
+            }
+        }
+        done(attack, &escaped)
+    }
+
+    fn read_paths(&self, attack: &str) -> Result<Artifact, BuildError> {
+        let mut escaped = Vec::new();
+        for path in self.joined() {
+            match files::read(&path) {
+                Ok(bytes) => {
+                    ui::error(&format!(
+                        "{attack}: read {path}: ESCAPED: {}",
+                        String::from_utf8_lossy(&bytes)
+                    ));
+                    escaped.push(path);
+                }
+                Err(e) => ui::message(&format!("{attack}: read {path}: denied ({e})")),
+            }
+        }
+        done(attack, &escaped)
+    }
+}
+
+impl Builder for Hostile {
+    type Config = Config;
+    const NAME: &'static str = "hostile";
+    const VERSION: &'static str = "0.0.1";
+
+    fn capabilities() -> Vec<Capability> {
+        vec![
+            Capability::ConfigFiles,
+            Capability::Http(Vec::new()),
+            Capability::Environment(vec![DECLARED_VAR.to_string()]),
+        ]
+    }
+
+    fn prepare(&mut self, _context: &BuildContext, config: Config) -> Diagnostics {
+        self.config = config;
+        Diagnostics::default()
+    }
+
+    fn run(&mut self) -> Result<Artifact, BuildError> {
+        let attack = self.config.attack.clone();
+        ui::say(&format!("Attacking: {attack}"));
+        match attack.as_str() {
+            "recursion" => {
+                let n = recurse(0);
+                Err(BuildError::failed(format!("recursion returned {n}")))
+            }
+            "recursion-native" => {
+                let n = recurse_native(0);
+                Err(BuildError::failed(format!("recursion returned {n}")))
+            }
+            "big-say" => {
+                let huge = "A".repeat(100 << 20);
+                ui::say(&huge);
+                Err(BuildError::failed("a 100 MiB ui.say went through"))
+            }
+            "big-error" => Err(BuildError::failed("E".repeat(100 << 20))),
+            "many-files" => {
+                let mut artifact = Artifact::new("test.hostile", "many", "many files");
+                artifact.files = (0..1_000_000)
+                    .map(|i| format!("f{i:0>width$}", width = self.config.size))
+                    .collect();
+                Ok(artifact)
+            }
+            "many-state" => {
+                let mut artifact = Artifact::new("test.hostile", "many", "many state entries");
+                artifact.state = (0..1_000_000)
+                    .map(|i| {
+                        let value = format!("{i:0>width$}", width = self.config.size);
+                        (format!("k{i}"), packer_plugin_sdk::serde_json::json!(value))
+                    })
+                    .collect();
+                Ok(artifact)
+            }
+            "big-http-body" => {
+                let got = Request::post(&self.config.granted)
+                    .body(vec![b'B'; 100 << 20])
+                    .send();
+                match got {
+                    Ok(r) => Err(BuildError::failed(format!(
+                        "big-http-body: ESCAPED: sent, status {}",
+                        r.status
+                    ))),
+                    Err(e) => {
+                        ui::message(&format!("big-http-body: denied ({e:?})"));
+                        done(&attack, &[])
+                    }
+                }
+            }
+            "read-flood" => {
+                let started = std::time::Instant::now();
+                let mut granted = 0u32;
+                for i in 0..100_000u32 {
+                    let path = match i % 4 {
+                        0 => "/etc/passwd".to_string(),
+                        1 => format!("../../../../etc/shadow{i}"),
+                        2 => format!("~/.ssh/id_rsa{i}"),
+                        _ => format!("/proc/self/environ{i}"),
+                    };
+                    if files::read(&path).is_ok() {
+                        granted += 1;
+                    }
+                }
+                ui::message(&format!(
+                    "read-flood: 100000 reads, {granted} granted, in {} ms",
+                    started.elapsed().as_millis()
+                ));
+                let escaped = if granted == 0 {
+                    Vec::new()
+                } else {
+                    vec![format!("{granted} reads")]
+                };
+                done(&attack, &escaped)
+            }
+            "traversal" | "symlink" => self.read_paths(&attack),
+            "write" => {
+                let mut escaped = Vec::new();
+                for path in self.joined() {
+                    match files::write(&path, b"pwned") {
+                        Ok(()) => {
+                            ui::error(&format!("write: {path}: ESCAPED"));
+                            escaped.push(path.clone());
+                        }
+                        Err(e) => ui::message(&format!("write: {path}: denied ({e})")),
+                    }
+                    match files::copy(&self.config.path, &path) {
+                        Ok(_) => {
+                            ui::error(&format!("write: copy to {path}: ESCAPED"));
+                            escaped.push(format!("copy to {path}"));
+                        }
+                        Err(e) => ui::message(&format!("write: copy to {path}: denied ({e})")),
+                    }
+                    match files::copy(&path, &self.config.path) {
+                        Ok(_) => {
+                            ui::error(&format!("write: copy from {path}: ESCAPED"));
+                            escaped.push(format!("copy from {path}"));
+                        }
+                        Err(e) => ui::message(&format!("write: copy from {path}: denied ({e})")),
+                    }
+                }
+                done(&attack, &escaped)
+            }
+            "env" => {
+                let mut escaped = Vec::new();
+                for name in &self.config.vars {
+                    match env::var(name) {
+                        Some(value) => {
+                            ui::error(&format!("env: {name}: ESCAPED: {value}"));
+                            escaped.push(name.clone());
+                        }
+                        None => ui::message(&format!("env: {name}: denied (not visible)")),
+                    }
+                    if let Ok(value) = std::env::var(name) {
+                        ui::error(&format!("env: WASI {name}: ESCAPED: {value}"));
+                        escaped.push(format!("WASI {name}"));
+                    }
+                }
+                match env::var(DECLARED_VAR) {
+                    Some(value) => ui::message(&format!("env: declared: {value}")),
+                    None => ui::message("env: declared: unset"),
+                }
+                done(&attack, &escaped)
+            }
+            "http" => self.probe_urls(&attack),
+            "http-granted-name" => match self.http(&self.config.granted) {
+                Ok(got) => Err(BuildError::failed(format!(
+                    "http-granted-name: ESCAPED: {got}"
+                ))),
+                Err(e) => {
+                    ui::message(&format!("http-granted-name: denied ({e})"));
+                    done(&attack, &[])
+                }
+            },
+            "provision-machine" => {
+                let machine = Machine {
+                    host: "127.0.0.1".into(),
+                    port: Some(22),
+                    key_pair: None,
+                    generated_data: Vec::new(),
+                };
+                match communicator::provision(Some(&machine)) {
+                    Ok(()) => Err(BuildError::failed(
+                        "provision-machine: ESCAPED: provisioned",
+                    )),
+                    Err(e) => {
+                        ui::message(&format!("provision-machine: denied ({e})"));
+                        done(&attack, &[])
+                    }
+                }
+            }
+            "keygen-flood" => {
+                let mut made = 0u32;
+                let mut last = String::new();
+                for i in 0..64 {
+                    match communicator::generate_key_pair(
+                        KeyType::Ed25519,
+                        None,
+                        &format!("flood-{i}"),
+                    ) {
+                        Ok(_) => made += 1,
+                        Err(e) => last = e,
+                    }
+                }
+                ui::message(&format!("keygen-flood: {made} of 64 made; denied ({last})"));
+                if made > 16 {
+                    Err(BuildError::failed(format!(
+                        "keygen-flood: ESCAPED: {made} key pairs"
+                    )))
+                } else {
+                    done(&attack, &[])
+                }
+            }
+            "panic" => {
+                ui::say("About to panic mid-run...");
+                ui::message("half-way through");
+                panic!("the hostile plugin panics mid-run");
+            }
+            "ignore-cancel" => {
+                ui::say("Ignoring cancellation...");
+                let mut calls = 0u64;
+                let mut seen = false;
+                loop {
+                    if cancellation::is_cancelled() && !seen {
+                        seen = true;
+                        ui::say("Cancelled, but carrying on");
+                    }
+                    calls += 1;
+                    if calls.is_multiple_of(100_000) {
+                        ui::message(&format!("still busy {calls}"));
+                    }
+                    if seen && !self.config.granted.is_empty() {
+                        let _ = self.http(&self.config.granted);
+                    }
+                }
+            }
+            "spin" => {
+                ui::say("Spinning without host calls...");
+                let mut x = 0u64;
+                loop {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            }
+            "oom" => {
+                ui::say("Allocating without end...");
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 8 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            other => Err(BuildError::failed(format!("unknown attack {other:?}"))),
+        }
+    }
+}
+
+export_builder!(Hostile);
