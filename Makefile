@@ -6,7 +6,7 @@ PLUGIN_CRATES := -p packer-plugin-sdk -p packer-plugin-file -p packer-plugin-nul
 	-p packer-test-plugin-oom -p packer-test-plugin-garbage \
 	-p packer-test-plugin-escape -p packer-test-plugin-http-probe -p packer-test-plugin-hostile
 
-.PHONY: all build example demo-gce test test-deps lint fmt bench clean
+.PHONY: all build example demo-gce test test-deps lint fmt bench fuzz clean
 
 all: build
 
@@ -51,6 +51,16 @@ bench: test-deps
 	bash tests/bench/seed.sh
 	bash tests/bench/upload.sh
 	bash tests/bench/gce.sh
+
+## fuzz: each cargo-fuzz target for FUZZ_SECONDS (needs nightly and `cargo install cargo-fuzz`);
+## seeds in fuzz/corpus/<target>, new inputs in fuzz/target/work-corpus, crashes in fuzz/artifacts
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := template_json interpolate hcl2
+fuzz:
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p target/work-corpus/$$t && \
+	  cargo +nightly fuzz run $$t target/work-corpus/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

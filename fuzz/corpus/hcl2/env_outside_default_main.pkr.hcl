@@ -1,0 +1,2 @@
+source "null" "n" { h = env("HOME") }
+build { sources = ["source.null.n"] }

@@ -1,0 +1,2 @@
+source "null" "n" { communicator = "none" }
+build { sources = ["source.null.n.extra"] }

@@ -1,0 +1,3 @@
+source "null" "n" { communicator = "none" }
+source "null" "n" { communicator = "ssh" }
+build { sources = ["source.null.n"] }

@@ -1,0 +1,2 @@
+source "null" "n" { c = file("missing.txt") }
+build { sources = ["source.null.n"] }

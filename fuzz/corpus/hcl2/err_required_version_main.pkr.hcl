@@ -1,0 +1,5 @@
+packer {
+  required_version = ">= 1.7.0"
+}
+source "null" "n" { communicator = "none" }
+build { sources = ["source.null.n"] }

@@ -1,0 +1,3 @@
+potato {}
+source "null" "n" { communicator = "none" }
+build { sources = ["source.null.n"] }

@@ -1,0 +1,3 @@
+locals {
+  full = "${local.prefix}-${var.name}-${local.suffix}"
+}
