@@ -19,7 +19,7 @@ const SECRET: &str = "hostile-secret-value-8c1f2e";
 const SECRET_FILE: &str = "hostile-secret-file-contents-55aa";
 /// The cause of a build whose plugin passed too much data across the boundary.
 const TOO_MUCH_DATA: &str =
-    "plugin 'hostile' crashed: too much data is being copied between the host and the guest";
+    "plugin 'hostile' crashed: it passed more than the host-call data limit (64 MiB) in one call";
 /// How long any one run may take.
 const BOUND: Duration = Duration::from_secs(60);
 

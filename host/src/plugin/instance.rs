@@ -295,8 +295,20 @@ impl PluginInstance {
                 limit: self.limits.cpu_time,
             };
         }
+        if format!("{error:#}").contains("fuel allocated for hostcalls") {
+            return PluginError::Crashed {
+                plugin,
+                cause: format!(
+                    "it passed more than the host-call data limit ({} MiB) in one call",
+                    self.limits.hostcall_bytes >> 20
+                ),
+            };
+        }
         let cause = match error.downcast_ref::<Trap>() {
             Some(Trap::StackOverflow) => "stack overflow".to_string(),
+            Some(Trap::MemoryOutOfBounds) => {
+                "wasm trap: out of bounds memory access (a stack overflow inside the plugin's own stack, or memory corruption)".to_string()
+            }
             Some(Trap::UnreachableCodeReached) => match panic_message(&self.stderr.text()) {
                 Some(panic) => panic,
                 None => "it aborted (wasm `unreachable` executed)".to_string(),
