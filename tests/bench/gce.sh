@@ -38,7 +38,7 @@ cd "$work"
 export PACKER_PLUGIN_CACHE_DIR="$work/cache"
 worst=0
 for run in $(seq "$runs"); do
-  curl -s -X POST "$base/emulator/v1/reset" >/dev/null
+  python3 -c "import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], method=\"POST\"))" "$base/emulator/v1/reset"
   cat > google.json <<JSON
 {"builders": [{
   "type": "googlecompute", "account_file": "account.json", "project_id": "my-project",
