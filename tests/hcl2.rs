@@ -213,32 +213,19 @@ const UPGRADE_CASES: &[&str] = &[
     }"#,
 ];
 
-fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let path = e.path();
-            if path.is_dir() {
-                stack.push(path);
+/// The tree below `dir`, with archives (which embed times) compared by size only.
+fn artifacts_tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    packer_e2e::tree(dir)
+        .into_iter()
+        .map(|(rel, bytes)| {
+            let bytes = if rel.ends_with(".tar.gz") {
+                bytes.len().to_le_bytes().to_vec()
             } else {
-                let rel = path.strip_prefix(dir).unwrap().display().to_string();
-                let bytes = std::fs::read(&path).unwrap();
-                // Archives embed times; compare what they contain by size only.
-                let bytes = if rel.ends_with(".tar.gz") {
-                    bytes.len().to_le_bytes().to_vec()
-                } else {
-                    bytes
-                };
-                out.push((rel, bytes));
-            }
-        }
-    }
-    out.sort();
-    out
+                bytes
+            };
+            (rel, bytes)
+        })
+        .collect()
 }
 
 #[test]
@@ -269,7 +256,7 @@ fn hcl2_upgrade_builds_the_same_artifacts() {
         );
 
         let artifacts = |dir: &std::path::Path| {
-            let mut t = tree(dir);
+            let mut t = artifacts_tree(dir);
             t.retain(|(name, _)| !name.starts_with("plugins") && !name.starts_with("t.json"));
             t
         };

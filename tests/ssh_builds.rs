@@ -2,7 +2,7 @@
 //! real OpenSSH `sshd` on loopback (started by `packer-test-sshd` with its own
 //! host key, config and authorized key) and runs provisioners on it.
 
-use packer_e2e::{Run, Scratch};
+use packer_e2e::{Run, Scratch, tree};
 use packer_test_sshd::TestSshd;
 use std::time::{Duration, Instant};
 
@@ -197,29 +197,6 @@ fn expect_disconnect_accepts_a_dropped_connection() {
         &[],
     );
     assert_eq!(unexpected.code, 1, "{}", unexpected.stdout);
-}
-
-fn tree(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_dir() {
-                stack.push(entry.path());
-            } else {
-                let rel = entry
-                    .path()
-                    .strip_prefix(root)
-                    .unwrap()
-                    .display()
-                    .to_string();
-                out.push((rel, std::fs::read(entry.path()).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

@@ -131,6 +131,28 @@ impl Scratch {
     }
 }
 
+/// Every file below `root` (relative path, contents), sorted: for comparing
+/// directory trees byte for byte. A missing `root` is an empty tree.
+pub fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let (Ok(rel), Ok(bytes)) = (path.strip_prefix(root), std::fs::read(&path)) {
+                out.push((rel.display().to_string(), bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Replaces durations (`7 milliseconds 735 microseconds`), RFC 3339 stamps
 /// and machine-readable Unix times with placeholders.
 pub fn normalize(text: &str) -> String {
