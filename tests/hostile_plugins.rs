@@ -5,12 +5,9 @@
 //! the `file` build still finishes, no secret of the environment appears in
 //! the output, and the whole run ends in bounded time.
 
-use packer_e2e::{Run, Scratch};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use packer_e2e::{HttpServer as Server, Run, Scratch};
+use std::io::Read;
 use std::process::Stdio;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Set in every run's environment; must never be printed.
@@ -22,56 +19,6 @@ const TOO_MUCH_DATA: &str =
     "plugin 'hostile' crashed: it passed more than the host-call data limit (64 MiB) in one call";
 /// How long any one run may take.
 const BOUND: Duration = Duration::from_secs(60);
-
-/// A loopback HTTP server that counts connections. `/ok` answers 200,
-/// `/redirect/<port>` redirects to `127.0.0.1:<port>/ok`.
-struct Server {
-    port: u16,
-    accepted: Arc<AtomicUsize>,
-}
-
-impl Server {
-    fn start() -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let counter = accepted.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                counter.fetch_add(1, Ordering::SeqCst);
-                std::thread::spawn(move || serve(stream));
-            }
-        });
-        Server { port, accepted }
-    }
-
-    fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
-    }
-}
-
-fn serve(mut stream: TcpStream) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-    }
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
-    let response = if let Some(port) = path.strip_prefix("/redirect/") {
-        format!(
-            "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}/ok\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        )
-    } else {
-        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".to_string()
-    };
-    let _ = stream.write_all(response.as_bytes());
-}
 
 /// The template: a `file` build named `good` and a `hostile` build named
 /// `bad` with `attack` merged into its configuration.

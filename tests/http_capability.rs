@@ -2,80 +2,8 @@
 //! requests through the real host to real HTTP servers on loopback.
 //! Granted targets answer; others are denied with nothing sent.
 
-use packer_e2e::Scratch;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use packer_e2e::{HttpServer as Server, Scratch};
 use std::time::Duration;
-
-/// A tiny HTTP/1.1 server on loopback that counts the connections it accepts.
-/// `/ok` answers `pong`, `/redirect/<port>` redirects to `127.0.0.1:<port>/ok`,
-/// `/slow` never answers.
-struct Server {
-    port: u16,
-    accepted: Arc<AtomicUsize>,
-}
-
-impl Server {
-    fn start() -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let counter = accepted.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                counter.fetch_add(1, Ordering::SeqCst);
-                std::thread::spawn(move || serve(stream));
-            }
-        });
-        Server { port, accepted }
-    }
-
-    fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
-    }
-}
-
-fn serve(mut stream: TcpStream) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    let mut auth = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-        if line.to_ascii_lowercase().starts_with("authorization:") {
-            auth = line.trim().to_string();
-        }
-    }
-    let path = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("/")
-        .to_string();
-    let response = if path == "/ok" {
-        let body = format!("pong {}", if auth.is_empty() { "no-auth" } else { "auth" });
-        format!(
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-    } else if let Some(port) = path.strip_prefix("/redirect/") {
-        format!(
-            "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}/ok\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        )
-    } else if path == "/slow" {
-        std::thread::sleep(Duration::from_secs(30));
-        return;
-    } else {
-        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
-    };
-    let _ = stream.write_all(response.as_bytes());
-}
 
 fn probe(scratch: &Scratch, granted: &str, probes: serde_json::Value) -> packer_e2e::Run {
     scratch.install_plugin("http-probe");

@@ -182,3 +182,88 @@ mod tests {
         assert_eq!(normalize("after 3 microseconds"), "after <D>");
     }
 }
+
+mod http_server {
+    //! A loopback HTTP server for the HTTP-capability and hostile-plugin suites.
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// A tiny HTTP/1.1 server on loopback that counts the connections it accepts.
+    /// `/ok` answers `pong`, `/redirect/<port>` redirects to `127.0.0.1:<port>/ok`,
+    /// `/slow` never answers.
+    pub struct HttpServer {
+        /// Its loopback port.
+        pub port: u16,
+        accepted: Arc<AtomicUsize>,
+    }
+
+    impl HttpServer {
+        /// Starts the server on a free loopback port.
+        pub fn start() -> HttpServer {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+            let port = listener.local_addr().expect("local address").port();
+            let accepted = Arc::new(AtomicUsize::new(0));
+            let counter = accepted.clone();
+            std::thread::spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    std::thread::spawn(move || serve(stream));
+                }
+            });
+            HttpServer { port, accepted }
+        }
+
+        /// How many connections it has accepted.
+        pub fn accepted(&self) -> usize {
+            self.accepted.load(Ordering::SeqCst)
+        }
+    }
+
+    fn serve(mut stream: TcpStream) {
+        let Ok(clone) = stream.try_clone() else {
+            return;
+        };
+        let mut reader = BufReader::new(clone);
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).is_err() {
+            return;
+        }
+        let mut auth = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            if line.to_ascii_lowercase().starts_with("authorization:") {
+                auth = line.trim().to_string();
+            }
+        }
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("/")
+            .to_string();
+        let response = if path == "/ok" {
+            let body = format!("pong {}", if auth.is_empty() { "no-auth" } else { "auth" });
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        } else if let Some(port) = path.strip_prefix("/redirect/") {
+            format!(
+                "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}/ok\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+        } else if path == "/slow" {
+            std::thread::sleep(Duration::from_secs(30));
+            return;
+        } else {
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+        };
+        let _ = stream.write_all(response.as_bytes());
+    }
+}
+
+pub use http_server::HttpServer;
