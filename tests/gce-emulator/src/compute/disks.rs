@@ -197,14 +197,12 @@ pub fn list(req: &Req, st: &mut Store) -> Result<Value, ApiError> {
         .filter(|((dp, dz, _), _)| dp == p && dz == z)
         .map(|(_, d)| d.res.clone())
         .collect();
-    let mut out = json!({"kind": "compute#diskList", "id": format!("projects/{p}/zones/{z}/disks"),
-                         "selfLink": req.shared.link(&format!("projects/{p}/zones/{z}/disks"))});
-    if !items.is_empty()
-        && let Some(o) = out.as_object_mut()
-    {
-        o.insert("items".into(), Value::Array(items));
-    }
-    Ok(out)
+    Ok(crate::compute::list_response(
+        req,
+        "compute#diskList",
+        &format!("projects/{p}/zones/{z}/disks"),
+        items,
+    ))
 }
 
 /// `disks.insert` (blank or from `sourceImage`).
@@ -228,11 +226,7 @@ pub fn insert(req: &Req, st: &mut Store) -> Result<Value, ApiError> {
     }
     let plan = plan(req, st, &p, &z, &params, "resource", "sizeGb", "type")?;
     let res = build(req, st, &key, &plan, &body, "CREATING");
-    let id = res
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let id = crate::compute::id_of(&res);
     st.disks.insert(key.clone(), Disk { res, imaging: None });
     Ok(operations::start(
         req,
@@ -288,12 +282,7 @@ pub fn delete(req: &Req, st: &mut Store) -> Result<Value, ApiError> {
             &format!("projects/{ip}/global/images/{iname}"),
         ));
     }
-    let id = disk
-        .res
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let id = crate::compute::id_of(&disk.res);
     Ok(operations::start(
         req,
         st,

@@ -178,14 +178,12 @@ pub fn list(req: &Req, st: &mut Store) -> Result<Value, ApiError> {
         .filter(|((ip, _), _)| ip == p)
         .map(|(_, i)| i.res.clone())
         .collect();
-    let mut out = json!({"kind": "compute#imageList", "id": format!("projects/{p}/global/images"),
-                         "selfLink": req.shared.link(&format!("projects/{p}/global/images"))});
-    if !items.is_empty()
-        && let Some(o) = out.as_object_mut()
-    {
-        o.insert("items".into(), Value::Array(items));
-    }
-    Ok(out)
+    Ok(crate::compute::list_response(
+        req,
+        "compute#imageList",
+        &format!("projects/{p}/global/images"),
+        items,
+    ))
 }
 
 fn copy_fields(body: &Map<String, Value>, res: &mut Map<String, Value>, fields: &[&str]) {
@@ -432,12 +430,7 @@ pub fn delete(req: &Req, st: &mut Store) -> Result<Value, ApiError> {
             rel(&p, &n)
         )));
     }
-    let id = img
-        .res
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let id = crate::compute::id_of(&img.res);
     Ok(operations::start(
         req,
         st,
@@ -487,12 +480,7 @@ pub fn deprecate(req: &Req, st: &mut Store) -> Result<Value, ApiError> {
         }
         Some(Value::Object(d))
     };
-    let id = img
-        .res
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let id = crate::compute::id_of(&img.res);
     Ok(operations::start(
         req,
         st,

@@ -113,14 +113,12 @@ pub fn list(req: &Req, st: &mut Store) -> Result<Value, ApiError> {
         .filter(|((ip, iz, _), _)| ip == p && iz == z)
         .map(|(_, i)| i.res.clone())
         .collect();
-    let mut out = json!({"kind": "compute#instanceList", "id": format!("projects/{p}/zones/{z}/instances"),
-                         "selfLink": req.shared.link(&format!("projects/{p}/zones/{z}/instances"))});
-    if !items.is_empty()
-        && let Some(o) = out.as_object_mut()
-    {
-        o.insert("items".into(), Value::Array(items));
-    }
-    Ok(out)
+    Ok(crate::compute::list_response(
+        req,
+        "compute#instanceList",
+        &format!("projects/{p}/zones/{z}/instances"),
+        items,
+    ))
 }
 
 /// `instances.insert`. The instance appears at once as `PROVISIONING`; when the operation
@@ -666,12 +664,7 @@ pub fn delete(req: &Req, st: &mut Store) -> Result<Value, ApiError> {
             rel(&p, &z, &n)
         )));
     }
-    let id = inst
-        .res
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let id = crate::compute::id_of(&inst.res);
     if status(&inst.res) != "PROVISIONING" {
         inst.res["status"] = json!("STOPPING");
     }
@@ -769,12 +762,7 @@ pub fn set_metadata(req: &Req, st: &mut Store) -> Result<Value, ApiError> {
         ));
     }
     let items = clean_items(body.get("items"), "metadata")?;
-    let id = inst
-        .res
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let id = crate::compute::id_of(&inst.res);
     Ok(operations::start(
         req,
         st,

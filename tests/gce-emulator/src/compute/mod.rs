@@ -431,6 +431,28 @@ pub fn parse_ref(
     }
 }
 
+/// A resource's `id` (a numeric string), empty if it has none.
+pub fn id_of(resource: &Value) -> String {
+    resource
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A `*.list` response: `kind`, `id` and `selfLink` for the collection at
+/// `path` (`projects/p/zones/z/disks`), and `items` only when there are any,
+/// as GCE answers.
+pub fn list_response(req: &Req, kind: &str, path: &str, items: Vec<Value>) -> Value {
+    let mut out = serde_json::json!({"kind": kind, "id": path, "selfLink": req.shared.link(path)});
+    if !items.is_empty()
+        && let Some(o) = out.as_object_mut()
+    {
+        o.insert("items".into(), Value::Array(items));
+    }
+    out
+}
+
 /// Reads an int64 field that may be a JSON string or number.
 pub fn int_field(v: Option<&Value>) -> Option<i64> {
     match v? {
