@@ -49,7 +49,7 @@ impl Cloud {
     /// The seed's google.json, pointed at the emulator, with `extra` merged
     /// into the builder and these provisioners.
     fn template(&self, extra: serde_json::Value, provisioners: serde_json::Value) -> String {
-        let mut builder = serde_json::json!({
+        let builder = serde_json::json!({
             "type": "googlecompute",
             "account_file": "account.json",
             "project_id": "my-project",
@@ -60,16 +60,7 @@ impl Cloud {
             "ssh_port": self.sshd.port(),
             "ssh_timeout": "20s",
         });
-        if let (Some(b), Some(e)) = (builder.as_object_mut(), extra.as_object()) {
-            for (k, v) in e {
-                if v.is_null() {
-                    b.remove(k);
-                } else {
-                    b.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        serde_json::json!({"builders": [builder], "provisioners": provisioners}).to_string()
+        packer_e2e::one_builder_template(builder, extra, provisioners)
     }
 
     fn build(&self, template: &str, args: &[&str]) -> Run {

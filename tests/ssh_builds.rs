@@ -16,7 +16,7 @@ fn template_with(
     extra: serde_json::Value,
     provisioners: serde_json::Value,
 ) -> String {
-    let mut builder = serde_json::json!({
+    let builder = serde_json::json!({
         "type": "null",
         "ssh_host": "127.0.0.1",
         "ssh_port": sshd.port(),
@@ -24,16 +24,7 @@ fn template_with(
         "ssh_private_key_file": sshd.client_key_path(),
         "ssh_timeout": "20s",
     });
-    if let (Some(b), Some(e)) = (builder.as_object_mut(), extra.as_object()) {
-        for (k, v) in e {
-            if v.is_null() {
-                b.remove(k);
-            } else {
-                b.insert(k.clone(), v.clone());
-            }
-        }
-    }
-    serde_json::json!({"builders": [builder], "provisioners": provisioners}).to_string()
+    packer_e2e::one_builder_template(builder, extra, provisioners)
 }
 
 fn build(scratch: &Scratch, template: &str, args: &[&str]) -> Run {

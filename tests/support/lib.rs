@@ -131,6 +131,25 @@ impl Scratch {
     }
 }
 
+/// A one-builder template: `builder` with `extra` merged in (a `null`
+/// value removes that key), and these provisioners.
+pub fn one_builder_template(
+    mut builder: serde_json::Value,
+    extra: serde_json::Value,
+    provisioners: serde_json::Value,
+) -> String {
+    if let (Some(b), Some(e)) = (builder.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            if v.is_null() {
+                b.remove(k);
+            } else {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    serde_json::json!({"builders": [builder], "provisioners": provisioners}).to_string()
+}
+
 /// Every file below `root` (relative path, contents), sorted: for comparing
 /// directory trees byte for byte. A missing `root` is an empty tree.
 pub fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
