@@ -170,6 +170,14 @@ impl ApiError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, ApiError::Google(g) if g.code == 404)
     }
+
+    /// True for GCE's `resourceInUseByAnotherResource` (400): the resource
+    /// is still held, e.g. a disk by an image being created from it or an
+    /// instance being deleted. It frees itself, so the call is worth repeating.
+    pub fn is_in_use(&self) -> bool {
+        matches!(self, ApiError::Google(g)
+            if g.code == 400 && g.errors.iter().any(|e| e.reason == "resourceInUseByAnotherResource"))
+    }
 }
 
 impl fmt::Display for ApiError {

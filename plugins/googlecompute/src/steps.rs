@@ -15,6 +15,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// How often a delete answered `resourceInUseByAnotherResource` is repeated.
+const IN_USE_RETRY: Duration = Duration::from_secs(1);
+
 /// First interval of the "instance running" poll. It starts short (an
 /// instance is often RUNNING right after its insert operation) and grows by a
 /// fifth each time up to Packer's 2 s, so the build waits little longer than
@@ -497,10 +500,24 @@ impl Build {
     }
 
     /// Deletes the boot disk and waits; a 404 counts as deleted.
+    ///
+    /// A disk still held by an image being created from it (after Ctrl-C
+    /// during `Creating image...`, packer#6887) answers
+    /// `resourceInUseByAnotherResource`: the delete is repeated every
+    /// [`IN_USE_RETRY`] until `state_timeout`.
     pub fn delete_disk(&mut self) -> Result<(), ApiError> {
         let s = self.settings.clone();
         let path = paths::disk(&s.project_id, &s.zone, &s.disk_name);
-        match self.client.mutate("DELETE", &path, None) {
+        let deadline = self.client.now() + s.state_timeout;
+        let answer = loop {
+            match self.client.mutate("DELETE", &path, None) {
+                Err(e) if e.is_in_use() && self.client.now() + IN_USE_RETRY < deadline => {
+                    self.client.pause(IN_USE_RETRY)?;
+                }
+                other => break other,
+            }
+        };
+        match answer {
             Ok(op) => {
                 let scope = self.zone_scope();
                 self.client.wait_operation(

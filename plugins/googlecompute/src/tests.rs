@@ -1296,3 +1296,17 @@ fn config_schema_lists_the_options() {
         assert!(props.contains_key(key), "{key}");
     }
 }
+
+#[test]
+fn a_disk_held_by_an_image_is_in_use_not_a_failure() {
+    let mut c = client(vec![resp(
+        400,
+        json!({"error": {"code": 400, "message": "The disk resource 'projects/p/zones/z/disks/d' is already being used by 'projects/p/global/images/i'",
+               "errors": [{"message": "in use", "reason": "resourceInUseByAnotherResource"}]}}),
+    )]);
+    let e = c.get("projects/p/zones/z/disks/d").unwrap_err();
+    assert!(e.is_in_use(), "{e}");
+    assert!(!e.is_not_found());
+    let mut c = client(vec![server_error(400)]);
+    assert!(!c.get("projects/p/zones/z/disks/d").unwrap_err().is_in_use());
+}
