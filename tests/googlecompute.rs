@@ -3,98 +3,8 @@
 //! loopback) and a real OpenSSH sshd standing in for the instance. After every
 //! build the emulator must hold no instances and no disks.
 
-use packer_e2e::{Run, Scratch};
-use packer_gce_emulator::{Config, Emulator, EmulatorHandle};
-use packer_test_sshd::TestSshd;
+use packer_e2e::gce::{Cloud, signal_at};
 use std::time::{Duration, Instant};
-
-/// An emulator and an sshd that accepts the keys the emulator installs.
-struct Cloud {
-    runtime: tokio::runtime::Runtime,
-    emulator: EmulatorHandle,
-    sshd: TestSshd,
-    scratch: Scratch,
-}
-
-impl Cloud {
-    fn start(configure: impl FnOnce(&mut Config)) -> Cloud {
-        let scratch = Scratch::new();
-        let keys = scratch.path().join("instance_authorized_keys");
-        std::fs::write(&keys, "").unwrap();
-        let sshd = TestSshd::builder()
-            .extra_authorized_keys_file(&keys)
-            .start()
-            .expect("sshd");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut config = Config {
-            projects: vec!["my-project".into()],
-            authorized_keys: Some(keys),
-            service_account_out: Some(scratch.path().join("account.json")),
-            ..Config::default()
-        };
-        configure(&mut config);
-        let emulator = runtime.block_on(Emulator::start(config)).expect("emulator");
-        Cloud {
-            runtime,
-            emulator,
-            sshd,
-            scratch,
-        }
-    }
-
-    /// The seed's google.json, pointed at the emulator, with `extra` merged
-    /// into the builder and these provisioners.
-    fn template(&self, extra: serde_json::Value, provisioners: serde_json::Value) -> String {
-        let builder = serde_json::json!({
-            "type": "googlecompute",
-            "account_file": "account.json",
-            "project_id": "my-project",
-            "source_image": "debian-7-wheezy-v20150127",
-            "ssh_username": self.sshd.user(),
-            "zone": "us-central1-a",
-            "custom_endpoints": {"compute": self.emulator.compute_endpoint()},
-            "ssh_port": self.sshd.port(),
-            "ssh_timeout": "20s",
-        });
-        packer_e2e::one_builder_template(builder, extra, provisioners)
-    }
-
-    fn build(&self, template: &str, args: &[&str]) -> Run {
-        self.scratch.write("google.json", template);
-        let mut all = vec!["build"];
-        all.extend_from_slice(args);
-        all.push("google.json");
-        self.scratch.packer(&all)
-    }
-
-    fn state(&self) -> serde_json::Value {
-        self.emulator.state()
-    }
-
-    fn count(&self, kind: &str) -> usize {
-        self.state()[kind].as_array().map(|a| a.len()).unwrap_or(0)
-    }
-
-    fn assert_nothing_leaked(&self, context: &str) {
-        let state = self.state();
-        assert_eq!(
-            self.count("instances"),
-            0,
-            "{context}: instances left: {state}"
-        );
-        assert_eq!(self.count("disks"), 0, "{context}: disks left: {state}");
-    }
-}
-
-impl Drop for Cloud {
-    fn drop(&mut self) {
-        self.runtime.block_on(self.emulator.shutdown());
-    }
-}
 
 #[test]
 fn the_seeds_google_build_runs_against_the_emulator() {
@@ -268,7 +178,7 @@ fn ctrl_c_at_each_step_cleans_up() {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let (stdout, code) = interrupt_at(child, step);
+        let (stdout, code) = signal_at(child, step, libc::SIGINT);
         assert_eq!(code, Some(1), "{step}: {stdout}");
         assert!(
             stdout.contains("Cancelling build after receiving interrupt"),
@@ -276,45 +186,6 @@ fn ctrl_c_at_each_step_cleans_up() {
         );
         cloud.assert_nothing_leaked(step);
     }
-}
-
-/// Sends SIGINT once `line` has been printed; returns all output and the exit code.
-fn interrupt_at(mut child: std::process::Child, line: &str) -> (String, Option<i32>) {
-    use std::io::Read;
-    let mut stdout = child.stdout.take().unwrap();
-    let pid = child.id() as i32;
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        loop {
-            match stdout.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if tx.send(buf[..n].to_vec()).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    });
-    let mut text = String::new();
-    let mut sent = false;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(chunk) => text.push_str(&String::from_utf8_lossy(&chunk)),
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-        if !sent && text.contains(line) {
-            // SAFETY: signalling our own child process.
-            unsafe { libc::kill(pid, libc::SIGINT) };
-            sent = true;
-        }
-        assert!(Instant::now() < deadline, "build did not end: {text}");
-    }
-    let status = child.wait().unwrap();
-    (text, status.code())
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //!
 //! The binary must be built first (`make test` does: `cargo build -p packer`).
 
+pub mod gce;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -107,6 +109,7 @@ impl Scratch {
             .env_remove("PACKER_NO_COLOR")
             .env_remove("PACKER_LOG")
             .env("PACKER_PLUGIN_PATH", self.dir.path().join("plugins"))
+            .env("PACKER_STATE_DIR", self.dir.path().join("state"))
             .env(
                 "PACKER_PLUGIN_CACHE_DIR",
                 Path::new(TARGET_DIR).join("test-plugin-cache"),
