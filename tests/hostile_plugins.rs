@@ -141,23 +141,23 @@ fn a_100_mib_error_message_is_refused() {
 }
 
 #[test]
-fn an_artifact_with_a_million_short_files_stays_bounded() {
-    // About 10 MB across the boundary: within the host-call budget, so it is
-    // accepted, quickly, and only the description is printed.
+fn an_artifact_with_a_million_short_files_is_refused_by_count() {
+    // About 10 MB across the boundary: within the host-call budget, but over
+    // the limit of entries (limits::MAX_ARTIFACT_FILES).
     let run = attack(serde_json::json!({"attack": "many-files"}), &[]);
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(run.stdout.contains("--> bad: many files"), "{}", run.stdout);
+    assert_failed(
+        &run,
+        "plugin 'hostile' returned an invalid result: the artifact lists 1000000 files, more than the limit of 10000",
+    );
     assert!(run.stdout.len() < 4096, "{} bytes", run.stdout.len());
 }
 
 #[test]
-fn an_artifact_with_a_million_short_state_entries_stays_bounded() {
+fn an_artifact_with_a_million_short_state_entries_is_refused_by_count() {
     let run = attack(serde_json::json!({"attack": "many-state"}), &[]);
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(
-        run.stdout.contains("--> bad: many state entries"),
-        "{}",
-        run.stdout
+    assert_failed(
+        &run,
+        "plugin 'hostile' returned an invalid result: the artifact has 1000000 state entries, more than the limit of 1000",
     );
     assert!(run.stdout.len() < 4096, "{} bytes", run.stdout.len());
 }
@@ -365,6 +365,10 @@ fn a_granted_name_that_resolves_to_loopback_is_denied() {
     assert_eq!(server.accepted(), 0, "nothing reached loopback");
 }
 
+/// Over the host-call limit, the body is refused while the component model
+/// copies the arguments out of the plugin, before the `http` import runs: the
+/// build fails with the host-call message (a 48 MiB body gets `too-large`,
+/// see above).
 #[test]
 fn a_100_mib_request_body_is_refused() {
     let server = Server::start();
@@ -379,13 +383,114 @@ fn a_100_mib_request_body_is_refused() {
 }
 
 #[test]
+fn a_request_body_over_the_http_limit_is_answered_too_large() {
+    // 48 MiB: under the host-call limit (64 MiB), over the HTTP body limit
+    // (32 MiB): the `http` import answers, nothing is sent.
+    let server = Server::start();
+    let run = attack(
+        serde_json::json!({"attack": "big-http-body", "size": 48, "granted": format!("http://127.0.0.1:{}/ok", server.port)}),
+        &[],
+    );
+    assert_denied(
+        &run,
+        "big-http-body",
+        &["denied (TooLarge(33554432))".to_string()],
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(server.accepted(), 0, "nothing was sent");
+}
+
+#[test]
+fn a_100_mib_response_body_is_answered_too_large() {
+    let server = Server::start();
+    let run = attack(
+        serde_json::json!({"attack": "big-http-response", "granted": format!("http://127.0.0.1:{}/big/{}", server.port, 100 << 20)}),
+        &[],
+    );
+    assert_denied(
+        &run,
+        "big-http-response",
+        &["denied (TooLarge(33554432))".to_string()],
+    );
+}
+
+#[test]
+fn a_flood_of_provision_calls_stops_at_the_limit() {
+    let run = attack(serde_json::json!({"attack": "provision-flood"}), &[]);
+    assert_denied(
+        &run,
+        "provision-flood",
+        &["16 of 100 ran; denied (plugin \"hostile\" may not provision again: a build provisions at most 16 times)".to_string()],
+    );
+}
+
+#[test]
+fn calls_that_each_stay_under_the_call_limit_hit_the_build_budget() {
+    // 0.6 s of computing in `prepare`, then 0.6 s in `run`: each under the
+    // per-call limit (300 s), together over a 1 s budget for the build.
+    let run = attack(
+        serde_json::json!({"attack": "spin-each-call", "size": 600}),
+        &[("PACKER_PLUGIN_BUILD_CPU_LIMIT_SECONDS", "1")],
+    );
+    assert_failed(
+        &run,
+        "plugin 'hostile' exceeded its CPU time budget of 1s for the build",
+    );
+    // Without the override the same build finishes.
+    let run = attack(
+        serde_json::json!({"attack": "spin-each-call", "size": 600}),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+#[test]
 fn provisioning_a_machine_without_the_communicator_capability_is_denied() {
     let run = attack(serde_json::json!({"attack": "provision-machine"}), &[]);
     assert_denied(
         &run,
         "provision-machine",
-        &["denied (plugin \"hostile\" did not declare the communicator capability)".to_string()],
+        &["denied (plugin \"hostile\" may not connect to 127.0.0.1:22 (capability communicator): not declared, or revoked by the template)".to_string()],
     );
+}
+
+#[test]
+fn ssh_to_an_address_no_granted_host_returned_is_denied() {
+    // The template grants the communicator, but names no ssh_host, and the
+    // plugin learned no address from a granted HTTP host.
+    let run = attack(
+        serde_json::json!({"attack": "provision-machine", "ssh_username": "root",
+                           "capabilities": {"communicator": true}}),
+        &[],
+    );
+    assert_denied(
+        &run,
+        "provision-machine",
+        &["denied (plugin \"hostile\" may not connect to 127.0.0.1:22 (capability communicator): the address is neither the template's ssh_host nor one a granted HTTP host returned)".to_string()],
+    );
+}
+
+#[test]
+fn a_cleanup_journal_flood_stops_at_the_limit_and_leaves_nothing() {
+    let scratch = scratch();
+    let run = attack_in(
+        &scratch,
+        serde_json::json!({"attack": "journal-flood"}),
+        &[],
+    );
+    assert_denied(
+        &run,
+        "journal-flood",
+        &[
+            "256 recorded; then refused (cleanup journal: the build already records 256 resources, the most allowed)".to_string(),
+            "huge detail refused (cleanup journal: the entry is larger than 16384 bytes)".to_string(),
+        ],
+    );
+    let journal = scratch.path().join("state").join("journal");
+    let left: Vec<_> = std::fs::read_dir(&journal)
+        .map(|l| l.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
@@ -395,7 +500,7 @@ fn a_key_pair_flood_without_the_capability_is_denied() {
         &run,
         "keygen-flood",
         &[
-            "0 of 64 made; denied (plugin \"hostile\" did not declare the communicator capability)"
+            "0 of 64 made; denied (plugin \"hostile\" may not make a temporary key pair (capability communicator): not declared, or revoked by the template)"
                 .to_string(),
         ],
     );

@@ -61,6 +61,80 @@ fn a_panicking_plugin_fails_only_its_build() {
         "{}",
         run.stdout
     );
+    // What it recorded before crashing is deleted by a fresh instance.
+    let text = run.normalized();
+    assert!(
+        text.contains("==> bad: The plugin stopped before deleting what it made; deleting it: marker trap-resource")
+            && text.contains("==> bad: Deleting marker trap-resource (\"by trap\")"),
+        "{text}"
+    );
+    assert!(journal_files(&scratch).is_empty());
+}
+
+fn journal_files(scratch: &Scratch) -> Vec<std::path::PathBuf> {
+    match std::fs::read_dir(scratch.path().join("state").join("journal")) {
+        Ok(listing) => listing.flatten().map(|e| e.path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn with_on_error_abort_a_crashed_plugins_resources_wait_for_packer_cleanup() {
+    let scratch = Scratch::new();
+    scratch.install_plugin("trap");
+    scratch.write("t.json", &template("trap"));
+    let run = scratch.packer(&["build", "-color=false", "-on-error=abort", "t.json"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("These resources may still exist: marker trap-resource."),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("Deleting marker"), "{}", run.stdout);
+    assert_eq!(journal_files(&scratch).len(), 2, "journal and lock");
+
+    let cleanup = scratch.packer(&["cleanup", "-color=false"]);
+    assert_eq!(cleanup.code, 0, "{}", cleanup.stdout);
+    assert!(
+        cleanup
+            .stdout
+            .contains("==> bad: Deleting what build 'bad' (trap)")
+            && cleanup
+                .stdout
+                .contains("==> bad: Deleting marker trap-resource")
+            && cleanup
+                .stdout
+                .contains("All leftover resources are deleted."),
+        "{}",
+        cleanup.stdout
+    );
+    assert!(journal_files(&scratch).is_empty());
+}
+
+#[test]
+fn a_cleanup_export_that_breaks_the_contract_keeps_the_entries() {
+    // The garbage plugin answers `delete-leftovers` with no outcomes at all.
+    let scratch = Scratch::new();
+    scratch.install_plugin("garbage");
+    let dir = scratch.path().join("state").join("journal");
+    std::fs::create_dir_all(&dir).unwrap();
+    let journal = serde_json::json!({
+        "version": 1, "plugin": "garbage", "build": "g", "template": "",
+        "working_dir": scratch.path(), "started": 1, "pid": 1,
+        "resources": [{"kind": "thing", "name": "t1", "detail": {}}]
+    });
+    std::fs::write(dir.join("1-1-0.json"), journal.to_string()).unwrap();
+    let cleanup = scratch.packer(&["cleanup", "-color=false"]);
+    assert_eq!(cleanup.code, 1, "{}", cleanup.stdout);
+    assert!(
+        cleanup
+            .stdout
+            .contains("plugin 'garbage' returned an invalid result: it returned 0 cleanup outcomes for 1 entries"),
+        "{}",
+        cleanup.stdout
+    );
+    assert!(dir.join("1-1-0.json").exists());
 }
 
 #[test]

@@ -133,3 +133,19 @@ pub fn signal_at(mut child: std::process::Child, line: &str, signal: i32) -> (St
     let status = child.wait().unwrap();
     (text, status.code())
 }
+
+/// Reads `stdout` line by line on a thread; the lines arrive on the channel,
+/// which closes when the stream ends.
+pub fn line_reader(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}

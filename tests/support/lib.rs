@@ -215,7 +215,8 @@ mod http_server {
 
     /// A tiny HTTP/1.1 server on loopback that counts the connections it accepts.
     /// `/ok` answers `pong`, `/redirect/<port>` redirects to `127.0.0.1:<port>/ok`,
-    /// `/slow` never answers.
+    /// `/slow` never answers, `/big/<bytes>` answers that many bytes without a
+    /// `Content-Length` (the body ends when the connection closes).
     pub struct HttpServer {
         /// Its loopback port.
         pub port: u16,
@@ -278,6 +279,22 @@ mod http_server {
             format!(
                 "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}/ok\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             )
+        } else if let Some(size) = path.strip_prefix("/big/") {
+            let size: usize = size.parse().unwrap_or(0);
+            let head = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n";
+            if stream.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            let chunk = vec![b'R'; 64 * 1024];
+            let mut left = size;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                if stream.write_all(&chunk[..n]).is_err() {
+                    return;
+                }
+                left -= n;
+            }
+            return;
         } else if path == "/slow" {
             std::thread::sleep(Duration::from_secs(30));
             return;

@@ -177,6 +177,14 @@ impl HttpClient {
         })
     }
 
+    /// This client with its requests counted against `permits` instead of
+    /// its own [`HttpLimits::max_concurrent`]: clients sharing one semaphore
+    /// (every build of one plugin) have at most its size in flight together.
+    pub fn with_permits(mut self, permits: Arc<Semaphore>) -> HttpClient {
+        self.permits = permits;
+        self
+    }
+
     /// The policy this client enforces.
     pub fn policy(&self) -> &HttpPolicy {
         &self.policy

@@ -9,7 +9,7 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum HttpError {
     /// The policy forbids the request; nothing was sent to `host`.
-    #[error("plugin {plugin:?} may not reach host {host:?}: {reason}")]
+    #[error("plugin {plugin:?} may not reach host {host:?} (capability http): {reason}")]
     Denied {
         /// The plugin that made the request.
         plugin: String,

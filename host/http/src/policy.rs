@@ -267,7 +267,7 @@ mod tests {
         let err = ok("https://evil.example/").unwrap_err();
         assert_eq!(
             err.to_string(),
-            r#"plugin "googlecompute" may not reach host "evil.example:443": not granted"#
+            r#"plugin "googlecompute" may not reach host "evil.example:443" (capability http): not granted"#
         );
         let err = ok("http://compute.googleapis.com:443/").unwrap_err();
         assert!(err.to_string().contains("plain http"), "{err}");

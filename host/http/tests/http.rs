@@ -264,7 +264,7 @@ async fn ungranted_host_is_denied_without_connecting() {
     assert_eq!(
         err.to_string(),
         format!(
-            "plugin \"googlecompute\" may not reach host \"127.0.0.1:{}\": not granted",
+            "plugin \"googlecompute\" may not reach host \"127.0.0.1:{}\" (capability http): not granted",
             other.port()
         )
     );

@@ -11,6 +11,7 @@
 pub mod components;
 pub mod diagnostics;
 pub mod hcl2;
+pub mod leftovers;
 pub mod plan;
 pub mod runner;
 pub mod summary;

@@ -6,7 +6,7 @@ use super::diagnostics::{Diagnostic, prepare_errors};
 use super::plan::BuildSpec;
 use crate::capabilities::cancellation::Cancel;
 use crate::plugin::bindings::{Artifact, BuildContext, BuildError};
-use crate::plugin::{Catalog, PluginError, PluginInstance, Runtime};
+use crate::plugin::{Catalog, PluginError, PluginInstance, PluginSource, Runtime};
 use crate::version::PACKER_COMPAT_VERSION;
 use packer_postprocess::{Artifact as PpArtifact, PostProcessEnv, PreparedPostProcessor};
 use packer_ui::{BuildUi, Output, format_duration};
@@ -39,6 +39,8 @@ pub struct PreparedBuild {
     /// Its UI.
     pub ui: BuildUi,
     instance: PluginInstance,
+    /// Where the plugin came from, to start a fresh instance for cleanup.
+    source: PluginSource,
     post_processors: Vec<Vec<PreparedPostProcessor>>,
     post_process_env: PostProcessEnv,
 }
@@ -82,8 +84,14 @@ pub async fn prepare_all(
     let mut diagnostics = Vec::new();
     let run_uuid = uuid::Uuid::new_v4().to_string();
     for (index, spec) in builds.iter().enumerate() {
-        // Passwords for the communicator are never printed (Packer filters them too).
-        for key in ["ssh_password", "ssh_bastion_password"] {
+        // Passwords for the communicator are never printed (Packer filters
+        // them too), nor are credentials written literally in a builder.
+        for key in [
+            "ssh_password",
+            "ssh_bastion_password",
+            "access_token",
+            "credentials_json",
+        ] {
             if let Some(serde_json::Value::String(secret)) = spec.config.get(key)
                 && !secret.is_empty()
             {
@@ -152,6 +160,7 @@ pub async fn prepare_all(
                         spec: spec.clone(),
                         ui,
                         instance,
+                        source: source.clone(),
                         post_processors: components.post_processors,
                         post_process_env: components.post_process_env,
                     });
@@ -177,19 +186,39 @@ pub async fn prepare_all(
     (prepared, diagnostics)
 }
 
+/// A build whose plugin crashed (or was stopped) with resources still
+/// recorded in its journal: a fresh instance of the plugin deletes them.
+pub struct Abandoned {
+    /// The build's UI.
+    pub ui: BuildUi,
+    /// The plugin.
+    pub source: PluginSource,
+    /// Its journal, still locked by this process.
+    pub journal: packer_journal::Journal,
+}
+
+/// What [`run_all`] returns.
+pub struct RunResult {
+    /// One report per build, in template order.
+    pub reports: Vec<BuildReport>,
+    /// Builds whose plugin crashed before it could clean up.
+    pub abandoned: Vec<Abandoned>,
+}
+
 /// Runs prepared builds concurrently (at most `options.parallel` at once) and
 /// prints each one's `Build '<name>' finished/errored after ...` line.
 pub async fn run_all(
     builds: Vec<PreparedBuild>,
     options: &RunOptions,
     cancel: &Cancel,
-) -> Vec<BuildReport> {
+) -> RunResult {
     let permits = if options.parallel == 0 {
         Semaphore::MAX_PERMITS
     } else {
         options.parallel
     };
     let semaphore = Arc::new(Semaphore::new(permits));
+    let on_error_abort = options.on_error == "abort";
     let mut tasks = Vec::new();
     for build in builds {
         // Taking the permit here, before spawning, starts builds in template
@@ -199,20 +228,25 @@ pub async fn run_all(
         tasks.push(tokio::spawn(async move {
             let _permit = permit;
             if cancel.is_cancelled() {
-                return BuildReport {
+                let report = BuildReport {
                     name: build.spec.name.clone(),
                     outcome: BuildOutcome::Cancelled,
                     artifacts: Vec::new(),
                     duration: Duration::ZERO,
                 };
+                return (report, None);
             }
-            run_one(build, &cancel).await
+            run_one(build, &cancel, on_error_abort).await
         }));
     }
     let mut reports = Vec::new();
+    let mut abandoned = Vec::new();
     for task in tasks {
         match task.await {
-            Ok(report) => reports.push(report),
+            Ok((report, left)) => {
+                reports.push(report);
+                abandoned.extend(left);
+            }
             Err(e) => reports.push(BuildReport {
                 name: "<unknown>".to_string(),
                 outcome: BuildOutcome::Failed(format!("build task failed: {e}")),
@@ -221,19 +255,27 @@ pub async fn run_all(
             }),
         }
     }
-    reports
+    RunResult { reports, abandoned }
 }
 
-async fn run_one(build: PreparedBuild, cancel: &Cancel) -> BuildReport {
+async fn run_one(
+    build: PreparedBuild,
+    cancel: &Cancel,
+    on_error_abort: bool,
+) -> (BuildReport, Option<Abandoned>) {
     let PreparedBuild {
         spec,
         ui,
         mut instance,
+        source,
         post_processors,
         post_process_env,
     } = build;
     let started = Instant::now();
-    let built = match instance.run().await {
+    let ran = instance.run().await;
+    // A plugin that crashed, or was stopped, could not delete what it made.
+    let crashed = ran.is_err();
+    let built = match ran {
         Ok(Ok(artifact)) => Ok(artifact),
         Ok(Err(BuildError::Cancelled)) => Err(BuildOutcome::Cancelled),
         Ok(Err(BuildError::Failed(message))) if cancel.is_cancelled() => {
@@ -247,7 +289,21 @@ async fn run_one(build: PreparedBuild, cancel: &Cancel) -> BuildReport {
         }
         Err(e) => Err(BuildOutcome::Failed(e.to_string())),
     };
-    // The plugin is done: free its store before post-processing.
+    // A fresh instance deletes what a crashed plugin made (unless the user
+    // asked to keep everything).
+    let abandoned = if crashed && !on_error_abort {
+        instance.take_journal().map(|journal| Abandoned {
+            ui: ui.clone(),
+            source,
+            journal,
+        })
+    } else {
+        None
+    };
+    if abandoned.is_none() {
+        super::leftovers::report_at_end(&ui, instance.journal_entries());
+    }
+    // The plugin is done: free its store (and its journal) before post-processing.
     drop(instance);
     let (outcome, artifacts) = match built {
         Err(outcome) => (outcome, Vec::new()),
@@ -298,12 +354,13 @@ async fn run_one(build: PreparedBuild, cancel: &Cancel) -> BuildReport {
             ));
         }
     }
-    BuildReport {
+    let report = BuildReport {
         name: spec.name,
         outcome,
         artifacts,
         duration,
-    }
+    };
+    (report, abandoned)
 }
 
 /// Packer's `MultiError` text: `1 error(s) occurred:\n\n* ...`.

@@ -5,11 +5,21 @@
 //! configuration by the host (the plugin never sees the password or key
 //! file); a plugin without the capability gets `kind: none` settings and may
 //! only call `provision(none)`, which runs local provisioners.
+//!
+//! Targets: a machine's address must be the template's `ssh_host` or one a
+//! granted HTTP host returned (see `communicator::targets`).
+//!
+//! Limits: at most `keys::MAX_KEYS` key pairs and
+//! `limits::MAX_PROVISION_CALLS_PER_BUILD` provision calls per build, and at
+//! most `Limits::provision_concurrency` provisioning sessions in flight
+//! across all builds of one plugin (more wait their turn).
 
-use crate::communicator::{Machine, hook::HookError};
+use crate::communicator::keys::MAX_KEYS;
+use crate::communicator::{Kind, Machine, hook::HookError, targets};
 use crate::plugin::bindings::packer::plugin::communicator::{
     self, CommunicatorSettings as Settings, KeyPair, KeyType, ProvisionError,
 };
+use crate::plugin::limits::{Limits, MAX_PROVISION_CALLS_PER_BUILD, plugin_permits};
 use crate::plugin::state::HostState;
 
 impl communicator::Host for HostState {
@@ -48,7 +58,13 @@ impl communicator::Host for HostState {
     ) -> Result<KeyPair, String> {
         if self.communicator.is_none() {
             return Err(format!(
-                "plugin {:?} did not declare the communicator capability",
+                "plugin {:?} may not make a temporary key pair (capability communicator): not declared, or revoked by the template",
+                self.plugin_name
+            ));
+        }
+        if self.keys.is_full() {
+            return Err(format!(
+                "plugin {:?} may not make another temporary key pair: a build holds at most {MAX_KEYS}",
                 self.plugin_name
             ));
         }
@@ -73,7 +89,12 @@ impl communicator::Host for HostState {
         let handle = self
             .keys
             .insert(pair.private_openssh.clone())
-            .ok_or_else(|| "too many temporary key pairs for one build".to_string())?;
+            .ok_or_else(|| {
+                format!(
+                    "plugin {:?} may not make another temporary key pair: a build holds at most {MAX_KEYS}",
+                    self.plugin_name
+                )
+            })?;
         Ok(KeyPair {
             handle,
             public_key: pair.public_openssh.clone(),
@@ -84,14 +105,49 @@ impl communicator::Host for HostState {
         &mut self,
         machine: Option<communicator::Machine>,
     ) -> Result<(), ProvisionError> {
-        if machine.is_some() && self.communicator.is_none() {
+        if let Some(m) = &machine
+            && self.communicator.is_none()
+        {
+            let port = m.port.map(|p| format!(":{p}")).unwrap_or_default();
             return Err(ProvisionError::Failed(format!(
-                "plugin {:?} did not declare the communicator capability",
+                "plugin {:?} may not connect to {}{port} (capability communicator): not declared, or revoked by the template",
+                self.plugin_name, m.host
+            )));
+        }
+        if let (Some(m), Some(granted)) = (&machine, &self.communicator)
+            && granted.options.kind == Kind::Ssh
+        {
+            let port = m.port.unwrap_or(granted.options.port);
+            targets::check(
+                &self.plugin_name,
+                granted.options.host.as_deref(),
+                &m.host,
+                port,
+                &self.learned_addresses,
+            )
+            .map_err(ProvisionError::Failed)?;
+        }
+        if self.provisions >= MAX_PROVISION_CALLS_PER_BUILD {
+            return Err(ProvisionError::Failed(format!(
+                "plugin {:?} may not provision again: a build provisions at most {MAX_PROVISION_CALLS_PER_BUILD} times",
                 self.plugin_name
             )));
         }
+        self.provisions += 1;
         let Some(hook) = self.hook.clone() else {
             return Ok(());
+        };
+        // Every build of this plugin shares the permits (seeded with the
+        // configured limits when the build was prepared).
+        let permits = plugin_permits(&self.plugin_name, &Limits::default())
+            .provision
+            .clone();
+        let _permit = tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => return Err(ProvisionError::Cancelled),
+            permit = permits.acquire_owned() => permit.map_err(|_| {
+                ProvisionError::Failed("the provisioning sessions were closed".to_string())
+            })?,
         };
         let key = match machine.as_ref().and_then(|m| m.key_pair) {
             Some(handle) => Some(self.keys.get(handle).cloned().ok_or_else(|| {

@@ -14,6 +14,41 @@ use std::path::{Component, Path, PathBuf};
 /// Largest file `read` returns: 16 MiB. (`copy` streams and has no limit.)
 pub const MAX_READ_BYTES: u64 = 16 << 20;
 
+/// Denials (files, environment) reported on the build's output, per build;
+/// later ones are only returned to the plugin (a flood stays quiet).
+pub const MAX_DENIAL_NOTES: u32 = 5;
+
+impl HostState {
+    /// Reports a denial on the build's output (the first
+    /// [`MAX_DENIAL_NOTES`] of the build): `message` names the plugin, the
+    /// capability and the target.
+    pub(crate) fn note_denial(&mut self, message: &str) {
+        self.denials = self.denials.saturating_add(1);
+        if self.denials <= MAX_DENIAL_NOTES {
+            self.ui.message(message);
+        }
+        if self.denials == MAX_DENIAL_NOTES {
+            self.ui
+                .message("(further denials of this build are not shown)");
+        }
+    }
+
+    /// Checks `path` against the build's file grant; a denial is also
+    /// reported on the build's output, naming the plugin, the capability and
+    /// the path (the plugin itself only gets the path, as the WIT says).
+    fn granted(&mut self, op: &str, path: &str) -> Result<PathBuf, FileError> {
+        let checked = self.files.check(path);
+        if checked.is_err() {
+            let message = format!(
+                "plugin '{}' may not {op} {path} (capability config_files): not granted to this build",
+                self.plugin_name
+            );
+            self.note_denial(&message);
+        }
+        checked
+    }
+}
+
 /// The paths one build may touch.
 #[derive(Debug, Clone, Default)]
 pub struct FileGrant {
@@ -118,7 +153,7 @@ async fn create_private(path: &Path) -> std::io::Result<tokio::fs::File> {
 
 impl files::Host for HostState {
     async fn read(&mut self, path: String) -> Result<Vec<u8>, FileError> {
-        let resolved = self.files.check(&path)?;
+        let resolved = self.granted("read", &path)?;
         let metadata = tokio::fs::metadata(&resolved)
             .await
             .map_err(|e| io_error("open", &path, e))?;
@@ -134,7 +169,7 @@ impl files::Host for HostState {
 
     async fn write(&mut self, path: String, contents: Vec<u8>) -> Result<(), FileError> {
         use tokio::io::AsyncWriteExt;
-        let resolved = self.files.check(&path)?;
+        let resolved = self.granted("write", &path)?;
         create_parent(&resolved).await?;
         let mut file = create_private(&resolved)
             .await
@@ -147,8 +182,8 @@ impl files::Host for HostState {
 
     async fn copy(&mut self, source: String, target: String) -> Result<u64, FileError> {
         use tokio::io::AsyncWriteExt;
-        let from = self.files.check(&source)?;
-        let to = self.files.check(&target)?;
+        let from = self.granted("read", &source)?;
+        let to = self.granted("write", &target)?;
         let mut input = tokio::fs::File::open(&from)
             .await
             .map_err(|e| io_error("open", &source, e))?;

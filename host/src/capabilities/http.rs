@@ -5,17 +5,25 @@
 //! every `http://` or `https://` URL that appears as a string value in its own
 //! build configuration (a custom endpoint the user wrote). Nothing else; see
 //! `packer_http` for the address rules (no link-local or metadata addresses,
-//! no loopback through a public name, redirects re-checked).
+//! no loopback through a public name, redirects re-checked). The user can
+//! narrow or extend the hosts, or revoke the capability, with the build's
+//! `capabilities` key (see `plugin::grants`). Bodies are capped at
+//! `Limits::http_body_bytes`, below the host-call limit, so an oversized body
+//! is answered with `too-large`; requests in flight are counted per plugin.
 
 use crate::plugin::bindings::packer::plugin::http::{self, HttpError, Request, Response};
+use crate::plugin::limits::{Limits, plugin_permits};
 use crate::plugin::state::HostState;
 use std::time::Duration;
 
-/// Builds the HTTP client of one build, or explains why it cannot.
+/// Builds the HTTP client of one build, or explains why it cannot: the
+/// granted hosts, the URLs in `config`, `limits`' body cap, and the plugin's
+/// shared count of requests in flight.
 pub fn client_for(
     plugin: &str,
     declared: &[String],
     config: &serde_json::Value,
+    limits: &Limits,
 ) -> Result<packer_http::HttpClient, String> {
     let mut grants = Vec::new();
     for host in declared {
@@ -36,8 +44,18 @@ pub fn client_for(
         plugin: plugin.to_string(),
         grants,
     };
-    packer_http::HttpClient::new(policy, packer_http::HttpLimits::default())
+    let permits = plugin_permits(plugin, limits).http.clone();
+    packer_http::HttpClient::new(policy, limits.http())
+        .map(|client| client.with_permits(permits))
         .map_err(|e| e.to_string())
+}
+
+/// The `http://` and `https://` URLs among `config`'s string values: the
+/// endpoints the user wrote, granted with the `http` capability.
+pub fn config_urls(config: &serde_json::Value) -> Vec<String> {
+    let mut urls = Vec::new();
+    collect_urls(config, &mut urls);
+    urls
 }
 
 fn collect_urls(value: &serde_json::Value, out: &mut Vec<String>) {
@@ -55,7 +73,7 @@ impl http::Host for HostState {
     async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
         let Some(client) = self.http.clone() else {
             return Err(HttpError::Denied(format!(
-                "plugin {:?} did not declare the http capability; nothing was sent to {}",
+                "plugin {:?} may not reach host {:?} (capability http): not declared, or revoked by the template; nothing was sent",
                 self.plugin_name,
                 host_of(&request.url)
             )));
@@ -78,11 +96,15 @@ impl http::Host for HostState {
             self.cancel.token().clone()
         };
         match client.send(req, &cancel).await {
-            Ok(r) => Ok(Response {
-                status: r.status,
-                headers: r.headers,
-                body: r.body,
-            }),
+            Ok(r) => {
+                // Where a cloud API says the machine is, SSH may go.
+                self.learned_addresses.observe(&r.body);
+                Ok(Response {
+                    status: r.status,
+                    headers: r.headers,
+                    body: r.body,
+                })
+            }
             Err(e) => Err(match e {
                 packer_http::HttpError::Denied { .. } => HttpError::Denied(e.to_string()),
                 packer_http::HttpError::Timeout { .. } => HttpError::Timeout(e.to_string()),

@@ -8,5 +8,6 @@ pub mod communicator;
 pub mod environment;
 pub mod files;
 pub mod http;
+pub mod journal;
 pub mod types;
 pub mod ui;

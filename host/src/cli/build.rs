@@ -3,6 +3,7 @@
 use super::args::{self, BuildArgs, ON_ERROR_VALUES};
 use super::session;
 use super::{EXIT_ERROR, EXIT_OK, help};
+use crate::build::leftovers;
 use crate::build::plan::BuildPlan;
 use crate::build::runner::{self, RunOptions};
 use crate::build::summary;
@@ -85,6 +86,7 @@ async fn build(args: &BuildArgs, plan: BuildPlan, output: Output, template_path:
     let cancel = Cancel::new();
     let watcher = session::watch_signals(output.clone(), cancel.clone());
     let catalog = Catalog::discover();
+    leftovers::report_at_start(&output);
 
     let (prepared, mut diagnostics) =
         runner::prepare_all(&runtime, &catalog, &plan.builds, &output, &options, &cancel).await;
@@ -101,7 +103,23 @@ async fn build(args: &BuildArgs, plan: BuildPlan, output: Output, template_path:
     output.announce_build_colors(args.color, &uis);
 
     let started = Instant::now();
-    let reports = runner::run_all(prepared, &options, &cancel).await;
+    let result = runner::run_all(prepared, &options, &cancel).await;
+    for mut abandoned in result.abandoned {
+        abandoned.ui.say(&format!(
+            "The plugin stopped before deleting what it made; deleting it: {}",
+            leftovers::list(abandoned.journal.entries())
+        ));
+        leftovers::delete_with_plugin(
+            &runtime,
+            &abandoned.source,
+            &mut abandoned.journal,
+            &abandoned.ui,
+            &cancel,
+        )
+        .await;
+        leftovers::report_at_end(&abandoned.ui, abandoned.journal.entries());
+    }
+    let reports = result.reports;
     output.say(&format!(
         "\n==> Wait completed after {}",
         format_duration(started.elapsed())

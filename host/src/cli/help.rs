@@ -5,9 +5,11 @@ pub const USAGE: &str = "Usage: packer [--version] [--help] <command> [<args>]
 
 Available commands are:
     build           build image(s) from template
+    cleanup         delete cloud resources that ended builds left behind
     fmt             Rewrites HCL2 config files to canonical format
     hcl2_upgrade    transform a JSON template into an HCL2 configuration
     inspect         see components of a template
+    plugins         Interact with Packer plugins and their capabilities
     validate        check that a template is valid
     version         Prints the Packer version
 

@@ -6,10 +6,12 @@
 
 pub mod args;
 pub mod build;
+pub mod cleanup;
 pub mod fmt;
 pub mod hcl2_upgrade;
 pub mod help;
 pub mod inspect;
+pub mod plugins;
 pub mod session;
 pub mod validate;
 pub mod version;
@@ -46,8 +48,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let rest = rest.to_vec();
     match command.as_str() {
         "build" => build::run(rest, machine_readable),
+        "cleanup" => cleanup::run(rest, machine_readable),
         "validate" => validate::run(rest, machine_readable),
         "inspect" => inspect::run(rest, machine_readable),
+        "plugins" => plugins::run(rest, machine_readable),
         "fmt" => fmt::run(rest),
         "hcl2_upgrade" => hcl2_upgrade::run(rest),
         "version" | "-v" | "-version" | "--version" => version::run(machine_readable),

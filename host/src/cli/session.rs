@@ -165,7 +165,9 @@ pub fn tokio_runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 /// Watches SIGINT and SIGTERM: the first one prints Packer's line and fires
-/// `cancel`; later ones are noted and ignored while builds clean up.
+/// `cancel`; the second warns that cleanup is still running; the third exits
+/// at once (status 1), leaving what was not deleted in the cleanup journal
+/// for `packer cleanup`.
 pub fn watch_signals(output: Output, cancel: Cancel) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
@@ -175,16 +177,27 @@ pub fn watch_signals(output: Output, cancel: Cancel) -> tokio::task::JoinHandle<
         ) else {
             return;
         };
+        let mut count = 0u32;
         loop {
             let name = tokio::select! {
                 _ = interrupt.recv() => "interrupt",
                 _ = terminate.recv() => "terminated",
             };
-            if cancel.is_cancelled() {
-                output.error("Already cancelling: waiting for builds to clean up...");
-            } else {
-                output.error(&format!("Cancelling build after receiving {name}"));
-                cancel.cancel();
+            count += 1;
+            match count {
+                1 => {
+                    output.error(&format!("Cancelling build after receiving {name}"));
+                    cancel.cancel();
+                }
+                2 => output.error(
+                    "Cleanup in progress: waiting for builds to delete what they made. Interrupt once more to exit now and leave the rest to 'packer cleanup'.",
+                ),
+                _ => {
+                    output.error(
+                        "Exiting without finishing cleanup. Resources not yet deleted are recorded in the cleanup journal: run 'packer cleanup' to delete them.",
+                    );
+                    std::process::exit(super::EXIT_ERROR);
+                }
             }
         }
     })

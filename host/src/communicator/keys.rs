@@ -33,6 +33,11 @@ impl KeyStore {
         Some(self.next)
     }
 
+    /// True when no more key pairs may be made.
+    pub fn is_full(&self) -> bool {
+        self.keys.len() >= MAX_KEYS
+    }
+
     /// The private key for `handle`.
     pub fn get(&self, handle: u32) -> Option<&Zeroizing<String>> {
         self.keys.get(&handle)

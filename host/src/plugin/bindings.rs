@@ -11,4 +11,6 @@ wasmtime::component::bindgen!({
 pub use self::exports::packer::plugin::builder::{
     Artifact, BuildContext, BuildError, PrepareResult,
 };
+pub use self::exports::packer::plugin::cleanup::Outcome;
+pub use self::packer::plugin::journal::Entry as JournalEntry;
 pub use self::packer::plugin::types::{Capability, PluginInfo};

@@ -114,6 +114,20 @@ impl Catalog {
             })
     }
 
+    /// The bundled plugins, in the order they are listed.
+    pub fn bundled(&self) -> Vec<PluginSource> {
+        BUNDLED
+            .iter()
+            .map(|(name, bytes)| PluginSource::Bundled { name, bytes })
+            .collect()
+    }
+
+    /// The plugins found in the plugin directory, sorted by name (a bundled
+    /// plugin of the same name takes precedence over one of these).
+    pub fn installed(&self) -> &[PluginSource] {
+        &self.installed
+    }
+
     /// Every builder type available, bundled first.
     pub fn builder_types(&self) -> Vec<String> {
         let mut names: Vec<String> = BUNDLED.iter().map(|(n, _)| n.to_string()).collect();

@@ -48,6 +48,14 @@ pub enum PluginError {
         /// The limit.
         limit: Duration,
     },
+    /// The plugin's calls together computed for longer than the build's budget.
+    #[error("plugin '{plugin}' exceeded its CPU time budget of {limit:?} for the build")]
+    BuildCpuLimit {
+        /// The plugin's name.
+        plugin: String,
+        /// The budget.
+        limit: Duration,
+    },
     /// The plugin did not stop within the grace period after cancellation.
     #[error("plugin '{plugin}' did not stop within {grace:?} of being cancelled and was stopped")]
     CancelTimeout {

@@ -5,15 +5,18 @@
 //! A trap poisons the instance; the error names the plugin and the cause.
 
 use super::bindings::Capability;
-use super::bindings::{Artifact, BuildContext, BuildError, Plugin, PluginInfo, PrepareResult};
+use super::bindings::{
+    Artifact, BuildContext, BuildError, JournalEntry, Outcome, Plugin, PluginInfo, PrepareResult,
+};
 use super::catalog::PluginSource;
 use super::engine::Runtime;
 use super::error::PluginError;
-use super::limits::Limits;
+use super::limits::{CpuExhausted, CpuMeter, Limits};
 use super::state::{CpuLimitExceeded, HostState, MemoryLimitExceeded, StderrTail};
 use crate::capabilities::cancellation::Cancel;
 use crate::capabilities::files::FileGrant;
 use crate::capabilities::http;
+use crate::capabilities::journal::JournalGrant;
 use crate::communicator::{self, ProvisionHook};
 use crate::plugin::state::CommunicatorGrant;
 use packer_ui::BuildUi;
@@ -31,29 +34,44 @@ struct Grants {
     communicator: Option<CommunicatorGrant>,
     /// Problems with the host-owned options, reported as prepare errors.
     errors: Vec<String>,
+    /// Grants beyond the plugin's declaration, reported as prepare warnings.
+    warnings: Vec<String>,
+    /// Whether `config-files` is granted.
+    config_files: bool,
     /// Environment variables the plugin may read.
     env: Vec<String>,
     /// Files granted beyond the configuration's (environment, home files).
     extra_files: Vec<std::path::PathBuf>,
 }
 
+/// Grants what `plugin` declared (`capabilities`), as the user's
+/// `capabilities` key in `config` narrows or extends it (see
+/// [`super::grants`]); that key and the communicator options are taken out
+/// of the configuration the plugin sees.
 fn grant_capabilities(
     plugin: &str,
     capabilities: &[Capability],
     config: &serde_json::Value,
     working_dir: &Path,
+    limits: &Limits,
 ) -> Grants {
+    // Seeds the plugin's shared permits with the configured limits.
+    let _ = super::limits::plugin_permits(plugin, limits);
+    let (config, effective, errors) = super::grants::resolve(plugin, capabilities, config);
     let mut grants = Grants {
         config: config.clone(),
         http: None,
         communicator: None,
-        errors: Vec::new(),
+        errors,
+        warnings: effective.warnings,
+        config_files: false,
         env: Vec::new(),
         extra_files: Vec::new(),
     };
-    for capability in capabilities {
+    let config = &config;
+    for capability in &effective.capabilities {
         match capability {
-            Capability::ConfigFiles => {}
+            Capability::ConfigFiles => grants.config_files = true,
             Capability::Environment(names) => {
                 for name in names {
                     grants.env.push(name.clone());
@@ -71,7 +89,7 @@ fn grant_capabilities(
                     }
                 }
             }
-            Capability::Http(hosts) => match http::client_for(plugin, hosts, config) {
+            Capability::Http(hosts) => match http::client_for(plugin, hosts, config, limits) {
                 Ok(client) => grants.http = Some(Arc::new(client)),
                 Err(e) => grants.errors.push(e),
             },
@@ -97,6 +115,7 @@ fn grant_capabilities(
 
 /// Largest JSON text of one artifact state entry a plugin may return.
 pub const MAX_STATE_BYTES: usize = 1 << 20;
+pub use super::limits::{MAX_ARTIFACT_FILES, MAX_ARTIFACT_STATE_ENTRIES};
 
 /// A live plugin instance for one build.
 pub struct PluginInstance {
@@ -121,16 +140,21 @@ impl PluginInstance {
         let stderr = StderrTail::default();
         let state = HostState::new(ui, cancel, limits.memory_bytes, stderr.clone());
         let mut store = Store::new(runtime.engine(), state);
+        store.data_mut().table.set_max_capacity(limits.max_handles);
         store.limiter(|state| &mut state.limiter);
         store.set_hostcall_fuel(limits.hostcall_bytes);
-        let max_ticks = limits.cpu_ticks();
+        let mut meter = CpuMeter::new(&limits);
         store.epoch_deadline_callback(move |mut context| {
             let state = context.data_mut();
-            state.cpu_ticks += 1;
-            if state.cpu_ticks > max_ticks {
-                return Err(wasmtime::Error::new(CpuLimitExceeded));
+            if state.cpu_ticks == 0 {
+                meter.end_call();
             }
-            Ok(UpdateDeadline::Yield(1))
+            state.cpu_ticks += 1;
+            match meter.tick() {
+                Ok(()) => Ok(UpdateDeadline::Yield(1)),
+                Err(CpuExhausted::Call) => Err(wasmtime::Error::new(CpuLimitExceeded)),
+                Err(e @ CpuExhausted::Build) => Err(wasmtime::Error::new(e)),
+            }
         });
         store.set_epoch_deadline(1);
         let name = source.name().to_string();
@@ -193,10 +217,16 @@ impl PluginInstance {
         config: &serde_json::Value,
         working_dir: &Path,
     ) -> Result<PrepareResult, PluginError> {
-        let grants = grant_capabilities(&self.name, &self.capabilities, config, working_dir);
+        let grants = grant_capabilities(
+            &self.name,
+            &self.capabilities,
+            config,
+            working_dir,
+            &self.limits,
+        );
         let state = self.store.data_mut();
         state.plugin_name = self.name.clone();
-        state.files = if self.capabilities.contains(&Capability::ConfigFiles) {
+        state.files = if grants.config_files {
             FileGrant::from_config(working_dir, &grants.config)
         } else {
             FileGrant::from_config(working_dir, &serde_json::Value::Null)
@@ -207,6 +237,17 @@ impl PluginInstance {
         state.env_grant = grants.env.clone();
         state.http = grants.http;
         state.communicator = grants.communicator;
+        state.journal = JournalGrant::for_build(packer_journal::Header {
+            plugin: self.name.clone(),
+            build: context.build_name.clone(),
+            template: context.template_path.clone(),
+            working_dir: working_dir.to_path_buf(),
+            started: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            pid: std::process::id(),
+        });
         let text = grants.config.to_string();
         let result = guarded(
             &self.store.data().cancel.clone(),
@@ -220,6 +261,9 @@ impl PluginInstance {
         let mut errors = grants.errors;
         errors.append(&mut result.errors);
         result.errors = errors;
+        let mut warnings = grants.warnings;
+        warnings.append(&mut result.warnings);
+        result.warnings = warnings;
         Ok(result)
     }
 
@@ -246,7 +290,97 @@ impl PluginInstance {
         Ok(verdict)
     }
 
+    /// The resources the build recorded in its cleanup journal and has not
+    /// removed: what may still exist once the build is over.
+    pub fn journal_entries(&self) -> &[packer_journal::Entry] {
+        self.store.data().journal.entries()
+    }
+
+    /// Takes the build's journal out of the instance (leaving it closed), if
+    /// it still records resources: to delete them with a fresh instance after
+    /// this one crashed.
+    pub fn take_journal(&mut self) -> Option<packer_journal::Journal> {
+        let state = self.store.data_mut();
+        match std::mem::take(&mut state.journal) {
+            JournalGrant::Open(journal) if !journal.entries().is_empty() => Some(journal),
+            other => {
+                state.journal = other;
+                None
+            }
+        }
+    }
+
+    /// Calls the plugin's `cleanup.delete-leftovers` with `entries` (all
+    /// recorded by this plugin), after granting its declared capabilities
+    /// for the entries' details, as `prepare` does for a configuration.
+    /// Returns one outcome per entry.
+    pub async fn delete_leftovers(
+        &mut self,
+        entries: &[packer_journal::Entry],
+        working_dir: &Path,
+    ) -> Result<Vec<Outcome>, PluginError> {
+        let details = serde_json::Value::Array(entries.iter().map(|e| e.detail.clone()).collect());
+        let grants = grant_capabilities(
+            &self.name,
+            &self.capabilities,
+            &details,
+            working_dir,
+            &self.limits,
+        );
+        let state = self.store.data_mut();
+        state.plugin_name = self.name.clone();
+        state.files = if self.capabilities.contains(&Capability::ConfigFiles) {
+            FileGrant::from_config(working_dir, &details)
+        } else {
+            FileGrant::from_config(working_dir, &serde_json::Value::Null)
+        };
+        for path in &grants.extra_files {
+            state.files.allow(path);
+        }
+        state.env_grant = grants.env;
+        state.http = grants.http;
+        state.communicator = None;
+        state.journal = JournalGrant::Closed;
+        let wit_entries: Vec<JournalEntry> = entries
+            .iter()
+            .map(|e| JournalEntry {
+                kind: e.kind.clone(),
+                name: e.name.clone(),
+                detail: e.detail.to_string(),
+            })
+            .collect();
+        let outcome = guarded(
+            &self.store.data().cancel.clone(),
+            self.limits,
+            self.plugin
+                .packer_plugin_cleanup()
+                .call_delete_leftovers(&mut self.store, &wit_entries),
+        )
+        .await;
+        let outcomes = self.finish(outcome)?;
+        if outcomes.len() != entries.len() {
+            return Err(self.bad(&format!(
+                "it returned {} cleanup outcomes for {} entries",
+                outcomes.len(),
+                entries.len()
+            )));
+        }
+        Ok(outcomes)
+    }
+
     fn check_artifact(&self, artifact: &Artifact) -> Result<(), PluginError> {
+        if artifact.files.len() > MAX_ARTIFACT_FILES {
+            return Err(self.bad(&format!(
+                "the artifact lists {} files, more than the limit of {MAX_ARTIFACT_FILES}",
+                artifact.files.len()
+            )));
+        }
+        if artifact.state.len() > MAX_ARTIFACT_STATE_ENTRIES {
+            return Err(self.bad(&format!(
+                "the artifact has {} state entries, more than the limit of {MAX_ARTIFACT_STATE_ENTRIES}",
+                artifact.state.len()
+            )));
+        }
         for (key, value) in &artifact.state {
             if value.len() > MAX_STATE_BYTES {
                 return Err(self.bad(&format!("artifact state '{key}' is larger than 1 MiB")));
@@ -293,6 +427,12 @@ impl PluginInstance {
             return PluginError::CpuLimit {
                 plugin,
                 limit: self.limits.cpu_time,
+            };
+        }
+        if error.downcast_ref::<CpuExhausted>().is_some() {
+            return PluginError::BuildCpuLimit {
+                plugin,
+                limit: self.limits.build_cpu_time,
             };
         }
         if format!("{error:#}").contains("fuel allocated for hostcalls") {

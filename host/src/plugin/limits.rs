@@ -1,7 +1,14 @@
 //! Resource limits of plugin stores: named defaults, with overrides from the
 //! environment so that users and tests can tighten or loosen them.
+//!
+//! Per call and per build limits live in each store; limits per plugin (HTTP
+//! requests and provisioning sessions in flight across all builds of one
+//! plugin) are shared through [`plugin_permits`].
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// Largest linear memory a plugin may grow to, by default: 512 MiB.
 pub const DEFAULT_MEMORY_LIMIT_BYTES: usize = 512 << 20;
@@ -14,6 +21,28 @@ pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_secs(120);
 pub const DEFAULT_HOSTCALL_BYTES: usize = 64 << 20;
 /// Resource handles a plugin may hold at once.
 pub const DEFAULT_MAX_HANDLES: usize = 10_000;
+/// Guest CPU time all calls into one build's plugin may use together
+/// (`describe`, `prepare`, `run`), by default: 30 minutes.
+pub const DEFAULT_BUILD_CPU_TIME_LIMIT: Duration = Duration::from_secs(1800);
+/// Largest HTTP request or response body, by default: 32 MiB. Below
+/// [`DEFAULT_HOSTCALL_BYTES`], so a body the host refuses is answered with
+/// `http-error::too-large` rather than a trap while copying it.
+pub const DEFAULT_HTTP_BODY_BYTES: usize = 32 << 20;
+/// HTTP requests in flight at once across all builds of one plugin; more
+/// wait their turn.
+pub const DEFAULT_HTTP_CONCURRENCY: usize = 16;
+/// Provisioning sessions (`communicator.provision`: SSH connection and
+/// provisioners) in flight at once across all builds of one plugin; more
+/// wait their turn.
+pub const DEFAULT_PROVISION_CONCURRENCY: usize = 8;
+/// `communicator.provision` calls one build may make (one per machine).
+pub const MAX_PROVISION_CALLS_PER_BUILD: u32 = 16;
+/// Entries of an artifact's `files` list.
+pub const MAX_ARTIFACT_FILES: usize = 10_000;
+/// Entries of an artifact's `state` list.
+pub const MAX_ARTIFACT_STATE_ENTRIES: usize = 1_000;
+
+const _: () = assert!(DEFAULT_HTTP_BODY_BYTES < DEFAULT_HOSTCALL_BYTES);
 /// How often the engine's epoch advances; the unit of CPU accounting.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -23,6 +52,12 @@ pub const ENV_MEMORY_LIMIT: &str = "PACKER_PLUGIN_MEMORY_LIMIT_MB";
 pub const ENV_CPU_TIME_LIMIT: &str = "PACKER_PLUGIN_CPU_LIMIT_SECONDS";
 /// Environment variable overriding [`DEFAULT_CANCEL_GRACE`], in seconds.
 pub const ENV_CANCEL_GRACE: &str = "PACKER_PLUGIN_CANCEL_GRACE_SECONDS";
+/// Environment variable overriding [`DEFAULT_BUILD_CPU_TIME_LIMIT`], in seconds.
+pub const ENV_BUILD_CPU_TIME_LIMIT: &str = "PACKER_PLUGIN_BUILD_CPU_LIMIT_SECONDS";
+/// Environment variable overriding [`DEFAULT_HTTP_CONCURRENCY`].
+pub const ENV_HTTP_CONCURRENCY: &str = "PACKER_PLUGIN_HTTP_CONCURRENCY";
+/// Environment variable overriding [`DEFAULT_PROVISION_CONCURRENCY`].
+pub const ENV_PROVISION_CONCURRENCY: &str = "PACKER_PLUGIN_SSH_SESSIONS";
 
 /// Environment variable choosing the compiler: `winch` or `cranelift`.
 pub const ENV_COMPILER: &str = "PACKER_PLUGIN_COMPILER";
@@ -67,6 +102,14 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Maximum guest CPU time per call.
     pub cpu_time: Duration,
+    /// Maximum guest CPU time of all calls of one build together.
+    pub build_cpu_time: Duration,
+    /// Maximum HTTP request and response body, in bytes.
+    pub http_body_bytes: usize,
+    /// HTTP requests in flight at once per plugin.
+    pub http_concurrency: usize,
+    /// Provisioning sessions in flight at once per plugin.
+    pub provision_concurrency: usize,
     /// Grace period for a cancelled plugin.
     pub cancel_grace: Duration,
     /// Maximum bytes per host call.
@@ -82,6 +125,10 @@ impl Default for Limits {
         Self {
             memory_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
             cpu_time: DEFAULT_CPU_TIME_LIMIT,
+            build_cpu_time: DEFAULT_BUILD_CPU_TIME_LIMIT,
+            http_body_bytes: DEFAULT_HTTP_BODY_BYTES,
+            http_concurrency: DEFAULT_HTTP_CONCURRENCY,
+            provision_concurrency: DEFAULT_PROVISION_CONCURRENCY,
             cancel_grace: DEFAULT_CANCEL_GRACE,
             hostcall_bytes: DEFAULT_HOSTCALL_BYTES,
             max_handles: DEFAULT_MAX_HANDLES,
@@ -112,6 +159,15 @@ impl Limits {
         if let Some(seconds) = read_number(ENV_CPU_TIME_LIMIT)? {
             limits.cpu_time = Duration::from_secs_f64(seconds);
         }
+        if let Some(seconds) = read_number(ENV_BUILD_CPU_TIME_LIMIT)? {
+            limits.build_cpu_time = Duration::from_secs_f64(seconds);
+        }
+        if let Some(n) = read_count(ENV_HTTP_CONCURRENCY)? {
+            limits.http_concurrency = n;
+        }
+        if let Some(n) = read_count(ENV_PROVISION_CONCURRENCY)? {
+            limits.provision_concurrency = n;
+        }
         if let Some(seconds) = read_number(ENV_CANCEL_GRACE)? {
             limits.cancel_grace = Duration::from_secs_f64(seconds);
         }
@@ -133,7 +189,117 @@ impl Limits {
 
     /// The CPU limit in epoch ticks.
     pub fn cpu_ticks(&self) -> u64 {
-        (self.cpu_time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+        ticks(self.cpu_time)
+    }
+
+    /// The per-build CPU budget in epoch ticks.
+    pub fn build_cpu_ticks(&self) -> u64 {
+        ticks(self.build_cpu_time)
+    }
+
+    /// The HTTP limits of one build's client.
+    pub fn http(&self) -> packer_http::HttpLimits {
+        packer_http::HttpLimits {
+            max_response_bytes: self.http_body_bytes as u64,
+            max_request_bytes: self.http_body_bytes as u64,
+            max_concurrent: self.http_concurrency,
+            ..packer_http::HttpLimits::default()
+        }
+    }
+}
+
+fn ticks(time: Duration) -> u64 {
+    (time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+}
+
+/// Which CPU limit a plugin ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CpuExhausted {
+    /// One call used more than [`Limits::cpu_time`].
+    #[error("CPU time limit of one call exceeded")]
+    Call,
+    /// All calls of the build together used more than [`Limits::build_cpu_time`].
+    #[error("CPU time budget of the build exceeded")]
+    Build,
+}
+
+/// Counts the epoch ticks a plugin runs for, per call and per build.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuMeter {
+    call: u64,
+    build: u64,
+    max_call: u64,
+    max_build: u64,
+}
+
+impl CpuMeter {
+    /// A meter for `limits`, with nothing used.
+    pub fn new(limits: &Limits) -> Self {
+        Self {
+            call: 0,
+            build: 0,
+            max_call: limits.cpu_ticks(),
+            max_build: limits.build_cpu_ticks(),
+        }
+    }
+
+    /// One tick of guest execution; an error once a limit is passed.
+    pub fn tick(&mut self) -> Result<(), CpuExhausted> {
+        self.call += 1;
+        self.build += 1;
+        if self.call > self.max_call {
+            return Err(CpuExhausted::Call);
+        }
+        if self.build > self.max_build {
+            return Err(CpuExhausted::Build);
+        }
+        Ok(())
+    }
+
+    /// A call returned: the next one starts with a fresh per-call allowance.
+    pub fn end_call(&mut self) {
+        self.call = 0;
+    }
+}
+
+/// What all builds of one plugin share in this process.
+#[derive(Debug)]
+pub struct PluginPermits {
+    /// HTTP requests in flight (see [`DEFAULT_HTTP_CONCURRENCY`]).
+    pub http: Arc<Semaphore>,
+    /// Provisioning sessions in flight (see [`DEFAULT_PROVISION_CONCURRENCY`]).
+    pub provision: Arc<Semaphore>,
+}
+
+/// The permits of `plugin`, made with `limits` the first time it is asked for.
+pub fn plugin_permits(plugin: &str, limits: &Limits) -> Arc<PluginPermits> {
+    static ALL: OnceLock<Mutex<HashMap<String, Arc<PluginPermits>>>> = OnceLock::new();
+    let all = ALL.get_or_init(Default::default);
+    let mut all = match all.lock() {
+        Ok(all) => all,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    all.entry(plugin.to_string())
+        .or_insert_with(|| {
+            Arc::new(PluginPermits {
+                http: Arc::new(Semaphore::new(limits.http_concurrency.max(1))),
+                provision: Arc::new(Semaphore::new(limits.provision_concurrency.max(1))),
+            })
+        })
+        .clone()
+}
+
+fn read_count(variable: &'static str) -> Result<Option<usize>, LimitError> {
+    let Ok(value) = std::env::var(variable) else {
+        return Ok(None);
+    };
+    match value.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(LimitError {
+            variable,
+            value,
+            expected: "a whole number of at least 1",
+        }),
     }
 }
 
@@ -162,5 +328,49 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(limits.cpu_ticks(), 200);
+    }
+
+    #[test]
+    fn the_build_budget_adds_up_over_calls() {
+        let limits = Limits {
+            cpu_time: Duration::from_millis(50),
+            build_cpu_time: Duration::from_millis(80),
+            ..Limits::default()
+        };
+        let mut meter = CpuMeter::new(&limits);
+        for _ in 0..5 {
+            assert_eq!(meter.tick(), Ok(()));
+        }
+        meter.end_call();
+        assert_eq!(meter.tick(), Ok(()));
+        assert_eq!(meter.tick(), Ok(()));
+        assert_eq!(meter.tick(), Ok(()));
+        assert_eq!(meter.tick(), Err(CpuExhausted::Build), "5 + 4 ticks > 8");
+        let mut meter = CpuMeter::new(&limits);
+        for _ in 0..5 {
+            meter.tick().unwrap();
+        }
+        assert_eq!(meter.tick(), Err(CpuExhausted::Call));
+    }
+
+    #[test]
+    fn permits_are_shared_by_every_build_of_a_plugin() {
+        let limits = Limits {
+            http_concurrency: 3,
+            ..Limits::default()
+        };
+        let a = plugin_permits("permits-test", &limits);
+        let b = plugin_permits("permits-test", &Limits::default());
+        assert!(Arc::ptr_eq(&a.http, &b.http));
+        assert_eq!(b.http.available_permits(), 3);
+        let other = plugin_permits("permits-test-other", &limits);
+        assert!(!Arc::ptr_eq(&a.http, &other.http));
+    }
+
+    #[test]
+    fn the_http_body_limit_is_below_the_host_call_limit() {
+        let limits = Limits::default().http();
+        assert!(limits.max_request_bytes < DEFAULT_HOSTCALL_BYTES as u64);
+        assert_eq!(limits.max_concurrent, DEFAULT_HTTP_CONCURRENCY);
     }
 }

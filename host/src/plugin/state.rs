@@ -1,7 +1,8 @@
 //! The data of one plugin store: WASI context (empty), resource table,
 //! limits, and the capabilities granted to this build.
 
-use crate::capabilities::{cancellation::Cancel, files::FileGrant};
+use crate::capabilities::{cancellation::Cancel, files::FileGrant, journal::JournalGrant};
+use crate::communicator::targets::LearnedAddresses;
 use crate::communicator::{CommunicatorOptions, KeyStore, ProvisionHook};
 use packer_ui::BuildUi;
 use std::collections::VecDeque;
@@ -35,6 +36,14 @@ pub struct HostState {
     pub(crate) hook: Option<Arc<ProvisionHook>>,
     /// Environment variables the plugin may read.
     pub(crate) env_grant: Vec<String>,
+    /// `communicator.provision` calls made so far in this build.
+    pub(crate) provisions: u32,
+    /// Denials reported to the user so far in this build.
+    pub(crate) denials: u32,
+    /// The build's cleanup journal.
+    pub(crate) journal: JournalGrant,
+    /// Addresses granted HTTP hosts returned: where SSH may go.
+    pub(crate) learned_addresses: LearnedAddresses,
 }
 
 /// The communicator options granted to a plugin.
@@ -66,6 +75,10 @@ impl HostState {
             keys: KeyStore::default(),
             hook: None,
             env_grant: Vec::new(),
+            provisions: 0,
+            denials: 0,
+            journal: JournalGrant::Closed,
+            learned_addresses: LearnedAddresses::default(),
         }
     }
 }

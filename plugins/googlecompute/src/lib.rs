@@ -7,13 +7,15 @@
 //!
 //! Modules: [`config`] (options and validation), [`auth`] (tokens, JWT),
 //! [`compute`] (API client, errors, retries), [`operations`] (waiting),
-//! [`bodies`] (request bodies), [`steps`] (the build), [`cleanup`].
+//! [`bodies`] (request bodies), [`steps`] (the build), [`cleanup`] (after a
+//! build), [`leftovers`] (the cleanup journal and `packer cleanup`).
 
 pub mod auth;
 pub mod bodies;
 pub mod cleanup;
 pub mod compute;
 pub mod config;
+pub mod leftovers;
 pub mod operations;
 pub mod steps;
 pub mod transport;
@@ -106,6 +108,12 @@ impl Builder for GoogleComputeBuilder {
             Capability::Environment(vec![ADC_ENV.to_string()]),
             Capability::HomeFiles(vec![ADC_GCLOUD_FILE.to_string()]),
         ]
+    }
+
+    fn delete_leftovers(
+        entries: &[packer_plugin_sdk::journal::Entry],
+    ) -> Vec<packer_plugin_sdk::journal::Outcome> {
+        leftovers::delete_leftovers(entries)
     }
 
     fn prepare(&mut self, context: &BuildContext, config: Config) -> Diagnostics {
@@ -238,6 +246,10 @@ impl Builder for GoogleComputeBuilder {
         let cancelled = matches!(result, Err(BuildError::Cancelled))
             || packer_plugin_sdk::cancellation::is_cancelled();
         build.cleanup(result.is_err() || cancelled, cancelled);
+        if build.image_done {
+            // A finished image is the user's, even when the build was cancelled.
+            leftovers::forget(leftovers::Kind::Image, &build.settings.image_name);
+        }
         if cancelled {
             return Err(BuildError::Cancelled);
         }
@@ -280,7 +292,7 @@ const ADC_GCLOUD_FILE: &str = ".config/gcloud/application_default_credentials.js
 
 /// Application Default Credentials, as Google's libraries look them up:
 /// `GOOGLE_APPLICATION_CREDENTIALS`, then gcloud's well-known file.
-fn application_default() -> Result<TokenSource, String> {
+pub(crate) fn application_default() -> Result<TokenSource, String> {
     if let Some(path) = packer_plugin_sdk::env::var(ADC_ENV).filter(|p| !p.is_empty()) {
         let json =
             read_text(&path).map_err(|e| format!("{ADC_ENV}: {}", file_error("open", &path, e)))?;

@@ -7,6 +7,7 @@
 use crate::bodies;
 use crate::compute::{ApiError, Client, paths};
 use crate::config::{Settings, SourceImage};
+use crate::leftovers::{self, Kind, delete_and_wait};
 use crate::operations::Scope;
 use crate::transport::HostTransport;
 use packer_plugin_sdk::communicator::{self, KeyType, Machine};
@@ -14,9 +15,6 @@ use packer_plugin_sdk::{BuildContext, BuildError, ui};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-/// How often a delete answered `resourceInUseByAnotherResource` is repeated.
-const IN_USE_RETRY: Duration = Duration::from_secs(1);
 
 /// First interval of the "instance running" poll. It starts short (an
 /// instance is often RUNNING right after its insert operation) and grows by a
@@ -297,6 +295,10 @@ impl Build {
         }
         let body =
             bodies::instance_body(&s, &image_link, &machine_link, nat_ip.as_deref(), &metadata);
+        // Recorded before the insert, durably: a crash from here on leaves
+        // entries that `packer cleanup` deletes.
+        leftovers::record(Kind::Instance, &s.instance_name, &s)?;
+        leftovers::record(Kind::Disk, &s.disk_name, &s)?;
         // From here on the instance may exist, even if the answer is lost.
         self.instance_may_exist = true;
         self.disk_may_exist = true;
@@ -482,55 +484,40 @@ impl Build {
     pub fn delete_instance(&mut self) -> Result<(), ApiError> {
         let s = self.settings.clone();
         let path = paths::instance(&s.project_id, &s.zone, &s.instance_name);
-        match self.client.mutate("DELETE", &path, None) {
-            Ok(op) => {
-                let scope = self.zone_scope();
-                self.client.wait_operation(
-                    op,
-                    &scope,
-                    s.state_timeout,
-                    "time out while waiting for instance to delete",
-                )?;
-            }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
-        }
+        let scope = self.zone_scope();
+        delete_and_wait(
+            &mut self.client,
+            &path,
+            &scope,
+            s.state_timeout,
+            "time out while waiting for instance to delete",
+            false,
+        )?;
         self.instance_may_exist = false;
+        leftovers::forget(Kind::Instance, &s.instance_name);
         Ok(())
     }
 
-    /// Deletes the boot disk and waits; a 404 counts as deleted.
-    ///
-    /// A disk still held by an image being created from it (after Ctrl-C
-    /// during `Creating image...`, packer#6887) answers
-    /// `resourceInUseByAnotherResource`: the delete is repeated every
-    /// [`IN_USE_RETRY`] until `state_timeout`.
+    /// Deletes the boot disk and waits; a 404 counts as deleted. A disk still
+    /// held by an image being created from it (after Ctrl-C during
+    /// `Creating image...`, packer#6887) is deleted once the image lets go;
+    /// one still attached to an instance that could not be deleted is not
+    /// waited for.
     pub fn delete_disk(&mut self) -> Result<(), ApiError> {
         let s = self.settings.clone();
         let path = paths::disk(&s.project_id, &s.zone, &s.disk_name);
-        let deadline = self.client.now() + s.state_timeout;
-        let answer = loop {
-            match self.client.mutate("DELETE", &path, None) {
-                Err(e) if e.is_in_use() && self.client.now() + IN_USE_RETRY < deadline => {
-                    self.client.pause(IN_USE_RETRY)?;
-                }
-                other => break other,
-            }
-        };
-        match answer {
-            Ok(op) => {
-                let scope = self.zone_scope();
-                self.client.wait_operation(
-                    op,
-                    &scope,
-                    s.state_timeout,
-                    "time out while waiting for disk to delete",
-                )?;
-            }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
-        }
+        let scope = self.zone_scope();
+        let instance_gone = !self.instance_may_exist;
+        delete_and_wait(
+            &mut self.client,
+            &path,
+            &scope,
+            s.state_timeout,
+            "time out while waiting for disk to delete",
+            instance_gone,
+        )?;
         self.disk_may_exist = false;
+        leftovers::forget(Kind::Disk, &s.disk_name);
         Ok(())
     }
 
@@ -538,19 +525,16 @@ impl Build {
     pub fn delete_image(&mut self) -> Result<(), ApiError> {
         let s = self.settings.clone();
         let path = paths::image(&s.image_project_id, &s.image_name);
-        match self.client.mutate("DELETE", &path, None) {
-            Ok(op) => {
-                let scope = self.global_scope();
-                self.client.wait_operation(
-                    op,
-                    &scope,
-                    s.state_timeout,
-                    "time out while waiting for image to delete",
-                )?;
-            }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
-        }
+        let scope = self.global_scope();
+        delete_and_wait(
+            &mut self.client,
+            &path,
+            &scope,
+            s.state_timeout,
+            "time out while waiting for image to delete",
+            false,
+        )?;
+        leftovers::forget(Kind::Image, &s.image_name);
         Ok(())
     }
 
@@ -569,6 +553,7 @@ impl Build {
         ui::say("Creating image...");
         let source_disk = bodies::source_disk_url(&self.client.base, &s);
         let body = bodies::image_body(&s, &source_disk);
+        leftovers::record(Kind::Image, &s.image_name, &s)?;
         self.image_sent = true;
         let op = self
             .client

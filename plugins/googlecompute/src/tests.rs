@@ -1310,3 +1310,102 @@ fn a_disk_held_by_an_image_is_in_use_not_a_failure() {
     let mut c = client(vec![server_error(400)]);
     assert!(!c.get("projects/p/zones/z/disks/d").unwrap_err().is_in_use());
 }
+
+// ---------------------------------------------------------------- leftovers
+
+#[test]
+fn journal_details_say_where_credentials_are_never_what_they_are() {
+    use crate::leftovers::{Credentials, Detail, Kind};
+    let file = settings(json!({"access_token": null, "account_file": "account.json"}));
+    let d = Detail::of(Kind::Instance, &file);
+    assert_eq!(d.project, file.project_id);
+    assert_eq!(d.zone.as_deref(), Some(file.zone.as_str()));
+    assert!(matches!(d.credentials, Credentials::KeyFile(_)), "{d:?}");
+    let image = Detail::of(Kind::Image, &file);
+    assert_eq!(image.zone, None);
+    assert_eq!(image.project, file.image_project_id);
+
+    let key = key_json(None);
+    let inline = settings(json!({"access_token": null, "credentials_json": key}));
+    let text = serde_json::to_string(&Detail::of(Kind::Disk, &inline)).unwrap();
+    assert!(text.contains("credentials_json"), "{text}");
+    assert!(
+        !text.contains("PRIVATE KEY") && !text.contains("private_key"),
+        "{text}"
+    );
+
+    let token = settings(json!({"account_file": null, "access_token": "ya29.secret-token"}));
+    let text = serde_json::to_string(&Detail::of(Kind::Disk, &token)).unwrap();
+    assert!(!text.contains("ya29.secret-token"), "{text}");
+    let back: Detail = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.credentials, Credentials::Inline("access_token".into()));
+}
+
+#[test]
+fn a_leftover_delete_waits_out_an_image_holding_the_disk_and_404_is_gone() {
+    use crate::leftovers::{Deletion, delete_and_wait};
+    use crate::operations::Scope;
+    let in_use = resp(
+        400,
+        json!({"error": {"code": 400, "message": "in use",
+               "errors": [{"message": "in use", "reason": "resourceInUseByAnotherResource"}]}}),
+    );
+    let scope = Scope::Zone {
+        project: "p".into(),
+        zone: "z".into(),
+    };
+    let mut c = client(vec![
+        in_use.clone(),
+        in_use,
+        resp(200, json!({"name": "op-1", "status": "DONE"})),
+    ]);
+    let done = delete_and_wait(
+        &mut c,
+        "projects/p/zones/z/disks/d",
+        &scope,
+        Duration::from_secs(60),
+        "timeout",
+        true,
+    );
+    assert_eq!(done, Ok(Deletion::Deleted));
+    let slept: Duration = c.transport.slept.iter().sum();
+    assert_eq!(slept, Duration::from_secs(2), "{:?}", c.transport.slept);
+
+    let mut c = client(vec![resp(
+        404,
+        json!({"error": {"code": 404, "message": "not found", "errors": [{"reason": "notFound", "message": "nf"}]}}),
+    )]);
+    let gone = delete_and_wait(
+        &mut c,
+        "projects/p/zones/z/instances/i",
+        &scope,
+        Duration::from_secs(60),
+        "timeout",
+        false,
+    );
+    assert_eq!(gone, Ok(Deletion::Gone));
+}
+
+#[test]
+fn a_request_cut_short_by_ctrl_c_is_sent_again_in_cleanup_mode_only() {
+    let replies = || {
+        vec![
+            Err(HttpError::Cancelled),
+            resp(200, json!({"name": "op-1", "status": "DONE"})),
+        ]
+    };
+    let mut c = client(replies());
+    assert_eq!(
+        c.mutate("DELETE", "projects/p/zones/z/disks/d", None),
+        Err(ApiError::Cancelled)
+    );
+    let mut c = client(replies());
+    c.cleanup = true;
+    let op = c
+        .mutate("DELETE", "projects/p/zones/z/disks/d", None)
+        .unwrap();
+    assert_eq!(op["status"], "DONE");
+    assert_eq!(c.transport.requests.len(), 2);
+    // The same request id both times: the repeat is idempotent.
+    assert_eq!(c.transport.requests[0].url, c.transport.requests[1].url);
+}

@@ -130,6 +130,24 @@ pub trait Builder: Default + 'static {
 
     /// Runs the build.
     fn run(&mut self) -> Result<Artifact, BuildError>;
+
+    /// Deletes resources an earlier build recorded in the cleanup journal
+    /// ([`crate::journal`]) and left behind; returns one outcome per entry, in
+    /// order. Called by `packer cleanup` in a fresh instance, without
+    /// `prepare`: everything needed must come from the entries' details.
+    ///
+    /// The default, for builders that record nothing, fails every entry.
+    fn delete_leftovers(entries: &[crate::journal::Entry]) -> Vec<crate::journal::Outcome> {
+        entries
+            .iter()
+            .map(|_| {
+                crate::journal::Outcome::Failed(format!(
+                    "the {} plugin does not delete leftovers",
+                    Self::NAME
+                ))
+            })
+            .collect()
+    }
 }
 
 /// The state of the one builder instance inside this component.
@@ -208,6 +226,32 @@ pub fn run<B: Builder>(slot: &Slot<B>) -> Result<wit::Artifact, wit::BuildError>
     }
 }
 
+#[doc(hidden)]
+pub fn delete_leftovers<B: Builder>(
+    entries: Vec<crate::bindings::packer::plugin::journal::Entry>,
+) -> Vec<crate::bindings::exports::packer::plugin::cleanup::Outcome> {
+    use crate::bindings::exports::packer::plugin::cleanup::Outcome as Wit;
+    use crate::journal::Outcome;
+    let entries: Vec<_> = entries
+        .into_iter()
+        .map(crate::journal::entry_from_wit)
+        .collect();
+    let mut outcomes: Vec<Wit> = B::delete_leftovers(&entries)
+        .into_iter()
+        .map(|o| match o {
+            Outcome::Deleted => Wit::Deleted,
+            Outcome::Gone => Wit::Gone,
+            Outcome::Failed(m) => Wit::Failed(m),
+        })
+        .collect();
+    // One outcome per entry, whatever the builder returned.
+    outcomes.resize(
+        entries.len(),
+        Wit::Failed("the plugin gave no outcome for this entry".to_string()),
+    );
+    outcomes
+}
+
 /// Exports a [`Builder`] implementation as this component's `packer:plugin/builder`.
 #[macro_export]
 macro_rules! export_builder {
@@ -236,6 +280,14 @@ macro_rules! export_builder {
                     $crate::bindings::exports::packer::plugin::builder::BuildError,
                 > {
                     __SLOT.with(|slot| $crate::builder::run::<$builder>(slot))
+                }
+            }
+
+            impl $crate::bindings::exports::packer::plugin::cleanup::Guest for __PackerPlugin {
+                fn delete_leftovers(
+                    entries: ::std::vec::Vec<$crate::bindings::packer::plugin::journal::Entry>,
+                ) -> ::std::vec::Vec<$crate::bindings::exports::packer::plugin::cleanup::Outcome> {
+                    $crate::builder::delete_leftovers::<$builder>(entries)
                 }
             }
 

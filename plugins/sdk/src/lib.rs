@@ -31,6 +31,11 @@
 //!
 //! Build it with `cargo build --release --target wasm32-wasip2` and drop the
 //! `.wasm` file into the plugin directory (`PACKER_PLUGIN_PATH`).
+//!
+//! A builder that creates cloud resources records each one in the cleanup
+//! journal ([`journal::add`]) before creating it and forgets it
+//! ([`journal::remove`]) once deleted or handed over; `packer cleanup` calls
+//! [`Builder::delete_leftovers`] for whatever a crashed build left.
 
 pub mod artifact;
 pub mod builder;
@@ -40,6 +45,7 @@ pub mod config;
 pub mod env;
 pub mod files;
 pub mod http;
+pub mod journal;
 pub mod ui;
 
 /// Bindings generated from `wit/builder.wit`. Plugins rarely need these directly.

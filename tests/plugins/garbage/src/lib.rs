@@ -1,5 +1,6 @@
 //! A builder, written against the raw bindings, that returns an artifact the
-//! contract does not allow: its state is not JSON.
+//! contract does not allow: its state is not JSON. Asked to delete
+//! leftovers, it answers with no outcomes at all.
 
 use packer_plugin_sdk::bindings::exports::packer::plugin::builder::{
     Artifact, BuildContext, BuildError, Guest, PluginInfo, PrepareResult,
@@ -32,6 +33,14 @@ impl Guest for Garbage {
             files: Vec::new(),
             state: vec![("generated_data".to_string(), "{not json".to_string())],
         })
+    }
+}
+
+impl packer_plugin_sdk::bindings::exports::packer::plugin::cleanup::Guest for Garbage {
+    fn delete_leftovers(
+        _entries: Vec<packer_plugin_sdk::bindings::packer::plugin::journal::Entry>,
+    ) -> Vec<packer_plugin_sdk::bindings::exports::packer::plugin::cleanup::Outcome> {
+        Vec::new()
     }
 }
 

@@ -6,6 +6,7 @@
 
 use packer_plugin_sdk::communicator::{self, KeyType, Machine};
 use packer_plugin_sdk::http::Request;
+use packer_plugin_sdk::journal;
 use packer_plugin_sdk::{
     Artifact, BuildContext, BuildError, Builder, Capability, Diagnostics, cancellation, env,
     export_builder, files, ui,
@@ -68,6 +69,15 @@ fn recurse(depth: u64) -> u64 {
         return frame[0];
     }
     recurse(depth + 1).wrapping_add(frame[(depth % 512) as usize])
+}
+
+/// Computes without host calls for `ms` milliseconds of wall time.
+fn spin_for(ms: usize) {
+    let started = std::time::Instant::now();
+    let mut x = 0u64;
+    while started.elapsed() < Duration::from_millis(ms as u64) {
+        x = std::hint::black_box(x.wrapping_add(1));
+    }
 }
 
 fn done(attack: &str, escaped: &[String]) -> Result<Artifact, BuildError> {
@@ -148,6 +158,9 @@ impl Builder for Hostile {
 
     fn prepare(&mut self, _context: &BuildContext, config: Config) -> Diagnostics {
         self.config = config;
+        if self.config.attack == "spin-each-call" {
+            spin_for(self.config.size);
+        }
         Diagnostics::default()
     }
 
@@ -186,9 +199,52 @@ impl Builder for Hostile {
                     .collect();
                 Ok(artifact)
             }
+            "spin-each-call" => {
+                spin_for(self.config.size);
+                Ok(Artifact::new(
+                    "test.hostile",
+                    "spun",
+                    "spun in prepare and run",
+                ))
+            }
+            "provision-flood" => {
+                let mut made = 0u32;
+                let mut last = String::new();
+                for _ in 0..100 {
+                    match communicator::provision(None) {
+                        Ok(()) => made += 1,
+                        Err(e) => last = e.to_string(),
+                    }
+                }
+                ui::message(&format!(
+                    "provision-flood: {made} of 100 ran; denied ({last})"
+                ));
+                if made > 16 {
+                    Err(BuildError::failed(format!(
+                        "provision-flood: ESCAPED: {made} provision calls"
+                    )))
+                } else {
+                    done(&attack, &[])
+                }
+            }
+            "big-http-response" => match Request::get(&self.config.granted).send() {
+                Ok(r) => Err(BuildError::failed(format!(
+                    "big-http-response: ESCAPED: {} bytes",
+                    r.body.len()
+                ))),
+                Err(e) => {
+                    ui::message(&format!("big-http-response: denied ({e:?})"));
+                    done(&attack, &[])
+                }
+            },
             "big-http-body" => {
+                let mib = if self.config.size == 0 {
+                    100
+                } else {
+                    self.config.size
+                };
                 let got = Request::post(&self.config.granted)
-                    .body(vec![b'B'; 100 << 20])
+                    .body(vec![b'B'; mib << 20])
                     .send();
                 match got {
                     Ok(r) => Err(BuildError::failed(format!(
@@ -301,6 +357,32 @@ impl Builder for Hostile {
                         done(&attack, &[])
                     }
                 }
+            }
+            "journal-flood" => {
+                // Fill the cleanup journal past its limit, send a huge and a
+                // malformed detail, then take every entry back out.
+                let mut added = 0u32;
+                let mut refused = String::new();
+                for i in 0..1000 {
+                    match journal::add("marker", &format!("m{i}"), &serde_json::json!({"i": i})) {
+                        Ok(()) => added += 1,
+                        Err(e) => {
+                            refused = e.to_string();
+                            break;
+                        }
+                    }
+                }
+                ui::message(&format!(
+                    "journal-flood: {added} recorded; then refused ({refused})"
+                ));
+                let huge = serde_json::Value::String("x".repeat(1 << 20));
+                if let Err(e) = journal::add("marker", "huge", &huge) {
+                    ui::message(&format!("journal-flood: huge detail refused ({e})"));
+                }
+                for i in 0..added {
+                    let _ = journal::remove("marker", &format!("m{i}"));
+                }
+                done(&attack, &[])
             }
             "keygen-flood" => {
                 let mut made = 0u32;

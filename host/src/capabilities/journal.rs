@@ -1,0 +1,124 @@
+//! The `journal` capability: a build's cleanup journal (crate
+//! `packer-journal`), written before a plugin creates a cloud resource.
+//!
+//! Policy: every plugin may record resources of its own build, within
+//! `packer_journal::MAX_ENTRIES` entries and `MAX_DETAIL_BYTES` per detail.
+//! Sensitive template values are replaced in the detail before it reaches
+//! disk. The journal file appears with the first entry and goes with the last.
+
+use crate::plugin::bindings::packer::plugin::journal::{self, Entry, JournalError};
+use crate::plugin::state::HostState;
+use packer_journal::{Header, Journal, MAX_DETAIL_BYTES, MAX_ENTRIES, MAX_NAME_BYTES};
+
+/// The journal a store may write to.
+#[derive(Debug, Default)]
+pub enum JournalGrant {
+    /// No journal: before `prepare`, and while deleting leftovers.
+    #[default]
+    Closed,
+    /// No state directory could be found; recording fails with this reason.
+    Unavailable(String),
+    /// The build's journal.
+    Open(Journal),
+}
+
+impl JournalGrant {
+    /// The journal of the build `header` describes, in the user's state directory.
+    pub fn for_build(header: Header) -> JournalGrant {
+        match packer_journal::journal_dir() {
+            Some(dir) => JournalGrant::Open(Journal::new(dir, header)),
+            None => JournalGrant::Unavailable(packer_journal::JournalError::NoStateDir.to_string()),
+        }
+    }
+
+    /// The resources recorded and not yet removed.
+    pub fn entries(&self) -> &[packer_journal::Entry] {
+        match self {
+            JournalGrant::Open(journal) => journal.entries(),
+            _ => &[],
+        }
+    }
+
+    fn open(&mut self) -> Result<&mut Journal, JournalError> {
+        match self {
+            JournalGrant::Open(journal) => Ok(journal),
+            JournalGrant::Unavailable(reason) => Err(JournalError::Io(reason.clone())),
+            JournalGrant::Closed => Err(JournalError::Io(
+                "the journal is open only while a build runs".to_string(),
+            )),
+        }
+    }
+}
+
+/// Replaces secrets in every string of `value` (keys included), so the
+/// result is still the JSON it was.
+fn redact(value: &mut serde_json::Value, filter: &dyn Fn(&str) -> String) {
+    match value {
+        serde_json::Value::String(s) => *s = filter(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact(v, filter)),
+        serde_json::Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (key, mut v) in old {
+                redact(&mut v, filter);
+                map.insert(filter(&key), v);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn wit_error(e: packer_journal::JournalError) -> JournalError {
+    use packer_journal::JournalError as E;
+    match e {
+        E::TooMany => JournalError::TooMany(u32::try_from(MAX_ENTRIES).unwrap_or(u32::MAX)),
+        E::TooLarge { limit } => JournalError::TooLarge(u32::try_from(limit).unwrap_or(u32::MAX)),
+        E::InvalidDetail(m) => JournalError::Invalid(m),
+        other => JournalError::Io(other.to_string()),
+    }
+}
+
+impl journal::Host for HostState {
+    async fn add(&mut self, entry: Entry) -> Result<(), JournalError> {
+        if entry.detail.len() > MAX_DETAIL_BYTES {
+            return Err(JournalError::TooLarge(MAX_DETAIL_BYTES as u32));
+        }
+        if entry.kind.len() > MAX_NAME_BYTES || entry.name.len() > MAX_NAME_BYTES {
+            return Err(JournalError::TooLarge(MAX_NAME_BYTES as u32));
+        }
+        let output = self.ui.output().clone();
+        let mut detail: serde_json::Value = serde_json::from_str(&entry.detail)
+            .map_err(|e| JournalError::Invalid(e.to_string()))?;
+        redact(&mut detail, &|text| output.filter_secrets(text));
+        let detail = detail.to_string();
+        let name = output.filter_secrets(&entry.name);
+        let journal = self.journal.open()?;
+        journal.add(&entry.kind, &name, &detail).map_err(wit_error)
+    }
+
+    async fn remove(&mut self, kind: String, name: String) -> Result<(), JournalError> {
+        let name = self.ui.output().filter_secrets(&name);
+        let journal = self.journal.open()?;
+        journal.remove(&kind, &name).map_err(wit_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_replaced_inside_strings_and_the_json_stays_valid() {
+        let mut detail = serde_json::json!({
+            "project": "p", "note": "token s3cr3t here", "s3cr3t": ["a", "s3cr3t", {"n": 1}]
+        });
+        redact(&mut detail, &|t| t.replace("s3cr3t", "<sensitive>"));
+        assert_eq!(
+            detail,
+            serde_json::json!({
+                "project": "p", "note": "token <sensitive> here",
+                "<sensitive>": ["a", "<sensitive>", {"n": 1}]
+            })
+        );
+        assert!(!detail.to_string().contains("s3cr3t"));
+    }
+}
