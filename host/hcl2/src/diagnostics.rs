@@ -139,6 +139,52 @@ impl Diagnostics {
         }
     }
 
+    /// Replaces every occurrence of these sensitive values (and of each
+    /// line of a multi-line one) with `<sensitive>`, in every text a
+    /// diagnostic prints: evaluation errors quote values, and the source
+    /// line may hold one. The caret still points at the same token.
+    pub fn mask(&mut self, secrets: &[String]) {
+        let mut patterns: Vec<&str> = Vec::new();
+        for secret in secrets {
+            patterns.push(secret);
+            if secret.contains('\n') {
+                // As the output's filter: lines with a few letters or digits
+                // (not a JSON value's lone braces).
+                patterns.extend(
+                    secret
+                        .lines()
+                        .filter(|l| l.chars().filter(|c| c.is_alphanumeric()).count() >= 3),
+                );
+            }
+        }
+        patterns.retain(|p| !p.is_empty());
+        // Longest first, so a secret containing another is masked whole.
+        patterns.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        patterns.dedup();
+        if patterns.is_empty() {
+            return;
+        }
+        let masked = |text: &str| {
+            let mut out = text.to_string();
+            for p in &patterns {
+                out = out.replace(p, "<sensitive>");
+            }
+            out
+        };
+        for d in &mut self.0 {
+            d.summary = masked(&d.summary);
+            d.detail = masked(&d.detail);
+            d.hint = d.hint.as_deref().map(masked);
+            if let Some(line) = &d.source_line {
+                if d.column > 0 {
+                    let before: String = line.chars().take(d.column - 1).collect();
+                    d.column = masked(&before).chars().count() + 1;
+                }
+                d.source_line = Some(masked(line));
+            }
+        }
+    }
+
     /// The summaries, in order (handy in tests).
     pub fn summaries(&self) -> Vec<&str> {
         self.0.iter().map(|d| d.summary.as_str()).collect()

@@ -309,9 +309,17 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Hcl2Plan, Diagnostics>
             &mut diags,
         );
     }
+    // Sensitive values as assigned so far: errors from here on are masked.
+    let mut assigned_secrets = Vec::new();
+    for d in vars.values().filter(|d| d.sensitive) {
+        if let Some(v) = &d.value {
+            eval::leaf_strings(v, &mut assigned_secrets);
+        }
+    }
     variables::validate(&ev, &vars, &mut diags);
     move_warnings(&mut diags, &mut warnings);
     if diags.has_errors() {
+        diags.mask(&assigned_secrets);
         return Err(diags);
     }
 
@@ -362,6 +370,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Hcl2Plan, Diagnostics>
             .collect::<Vec<_>>(),
     );
     if diags.has_errors() {
+        diags.mask(&secrets);
         return Err(diags);
     }
     let locals_out: BTreeMap<String, String> = evaluated
@@ -384,6 +393,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Hcl2Plan, Diagnostics>
         &mut diags,
     );
     if diags.has_errors() {
+        diags.mask(&secrets);
         return Err(diags);
     }
     let possible = || {

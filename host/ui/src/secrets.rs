@@ -12,7 +12,7 @@ pub const SENSITIVE: &str = "<sensitive>";
 /// A multi-line secret is also registered line by line (as Packer does since
 /// 1.15.1), because a target prefix or a command that prints it line by line
 /// splits it up: each line, and each line without its trailing whitespace, is
-/// a secret of its own unless it is blank. Matching scans the text once,
+/// a secret of its own unless it has fewer than three letters or digits. Matching scans the text once,
 /// longest secret first at each position, so a replacement is never itself
 /// searched again.
 #[derive(Clone, Default)]
@@ -32,11 +32,25 @@ impl SecretFilter {
     }
 
     /// Adds one secret (ignored when empty), and the lines of a multi-line one.
+    /// A secret that is a JSON object or array (a service-account key given
+    /// inline, say) also registers the secrets inside it, decoded (see
+    /// `json_strings`): a private key's PEM lines are then secrets too,
+    /// however it is printed.
     pub fn add(&mut self, s: String) {
+        let trimmed = s.trim_start();
+        if (trimmed.starts_with('{') || trimmed.starts_with('['))
+            && let Ok(value) = serde_json::from_str::<serde_json::Value>(&s)
+        {
+            let mut leaves = Vec::new();
+            json_strings(&value, false, &mut leaves);
+            for leaf in leaves {
+                self.add(leaf);
+            }
+        }
         if s.contains('\n') {
             for line in s.split('\n') {
                 let line = line.trim_end_matches('\r');
-                if line.trim().is_empty() {
+                if !is_distinctive(line) {
                     continue;
                 }
                 self.insert(line.to_owned());
@@ -100,6 +114,48 @@ impl SecretFilter {
     }
 }
 
+/// Whether one line of a multi-line secret is worth hiding on its own: it
+/// has at least three letters or digits. Blank lines and punctuation such
+/// as the `{` and `}` of a JSON value would otherwise hide every brace in
+/// the output (and break the JSON of journal entries filtered as text).
+fn is_distinctive(line: &str) -> bool {
+    line.chars().filter(|c| c.is_alphanumeric()).count() >= 3
+}
+
+/// The strings inside a JSON secret that are secrets of their own: those
+/// under a key naming one (`private_key`, `private_key_id`, `client_secret`,
+/// `refresh_token`, `password`, ...) and every multi-line one. Names such as
+/// `client_email` or `token_uri` stay printable.
+fn json_strings(value: &serde_json::Value, secret_key: bool, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) if secret_key || s.contains('\n') => out.push(s.clone()),
+        serde_json::Value::Array(items) => {
+            items.iter().for_each(|v| json_strings(v, secret_key, out))
+        }
+        serde_json::Value::Object(map) => map.iter().for_each(|(k, v)| {
+            json_strings(v, secret_key || names_a_secret(k), out);
+        }),
+        _ => {}
+    }
+}
+
+/// Whether a JSON key names a secret value.
+fn names_a_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "key",
+        "secret",
+        "token",
+        "password",
+        "passphrase",
+        "credential",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
+        && !key.ends_with("_uri")
+        && !key.ends_with("_url")
+}
+
 /// Never shows the secrets themselves, only how many patterns there are.
 impl fmt::Debug for SecretFilter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -160,6 +216,36 @@ mod tests {
     }
 
     #[test]
+    fn a_json_secret_registers_the_secrets_inside_it() {
+        let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq\nhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n";
+        let json = format!(
+            "{{\"type\": \"service_account\", \"private_key_id\": \"abc123def\", \"private_key\": {}, \"client_email\": \"a@b.iam.gserviceaccount.com\", \"token_uri\": \"https://oauth2.googleapis.com/token\"}}",
+            serde_json::Value::from(key)
+        );
+        let f = filter(&[json.as_str()]);
+        assert_eq!(f.filter(&json), "<sensitive>");
+        // Decoded, as a plugin would hold and might print them.
+        assert_eq!(f.filter("id abc123def"), "id <sensitive>");
+        assert_eq!(f.filter(key), "<sensitive>");
+        assert_eq!(
+            f.filter("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq"),
+            "<sensitive>\n<sensitive>"
+        );
+        assert_eq!(
+            f.filter("bad line: hkiG9w0BAQEFAASC"),
+            "bad line: <sensitive>"
+        );
+        // Names, not secrets.
+        assert_eq!(
+            f.filter("as a@b.iam.gserviceaccount.com via https://oauth2.googleapis.com/token: service_account"),
+            "as a@b.iam.gserviceaccount.com via https://oauth2.googleapis.com/token: service_account"
+        );
+        // Not JSON after all: only the value and its lines.
+        let g = filter(&["{not json"]);
+        assert_eq!(g.filter("{not json}"), "<sensitive>}");
+    }
+
+    #[test]
     fn multi_line_secret_and_its_lines() {
         let f = filter(&["line-one-secret\nline-two-secret\r\n  \nline-three  "]);
         assert_eq!(
@@ -172,6 +258,13 @@ mod tests {
         );
         // Blank lines of a secret are not secrets.
         assert_eq!(f.filter("a  \nb"), "a  \nb");
+        // Nor are lines of mere punctuation: a pretty-printed JSON secret
+        // must not hide every brace.
+        let json = filter(&["{\n  \"password\": \"hunter2\"\n}\n"]);
+        assert_eq!(
+            json.filter("{\"a\": [1]}\n  \"password\": \"hunter2\""),
+            "{\"a\": [1]}\n<sensitive>"
+        );
     }
 
     #[test]

@@ -335,6 +335,17 @@ impl TokenStore {
         }
     }
 
+    /// Every access token issued and not yet expired (for tests that check
+    /// tokens never leak into output).
+    pub fn issued(&self) -> Vec<String> {
+        let now = Instant::now();
+        self.tokens
+            .iter()
+            .filter(|(_, t)| t.expires > now)
+            .map(|(token, _)| token.clone())
+            .collect()
+    }
+
     /// Forgets every token.
     pub fn clear(&mut self) {
         self.tokens.clear();
