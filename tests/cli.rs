@@ -99,3 +99,58 @@ fn inspect_lists_components_in_packers_layout() {
         "Packer Inspect: JSON mode\nDescription:\n\na file build\n\nRequired variables:\n\n  must\n\nOptional variables and their defaults:\n\n  greeting = hello\n\nBuilders:\n\n  f1   (file)\n  file\n\nProvisioners:\n\n  <No provisioners>\n\nNote: If your build names contain user variables or template\nfunctions such as 'timestamp', these are processed at build time,\nand therefore only show in their raw form here.\n"
     );
 }
+
+#[test]
+fn packer_log_writes_a_filtered_debug_log_only_when_asked() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "t.json",
+        r#"{"variables": {"pw": "hunter2-log-secret"}, "sensitive-variables": ["pw"],
+            "builders": [{"type": "file", "name": "b-{{user `pw`}}", "content": "x", "target": "o.txt"}]}"#,
+    );
+    let quiet = scratch.packer(&["build", "t.json"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+    assert_eq!(quiet.stderr, "", "no log without PACKER_LOG");
+
+    let mut command = scratch.command(&["build", "t.json"]);
+    command.env("PACKER_LOG", "1");
+    let logged = scratch.run(command);
+    assert_eq!(logged.code, 0, "{}", logged.stdout);
+    assert!(
+        logged.stderr.contains("[INFO] Packer command: build")
+            && logged
+                .stderr
+                .contains("[INFO] Build plan: 1 build(s): b-<sensitive>")
+            && logged
+                .stderr
+                .contains("[INFO] plugin file: granted config_files"),
+        "{}",
+        logged.stderr
+    );
+    assert!(
+        !logged.stderr.contains("hunter2-log-secret"),
+        "{}",
+        logged.stderr
+    );
+    // Packer's line format: `2026/11/24 22:50:00 [INFO] ...`.
+    let line =
+        regex::Regex::new(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(INFO|DEBUG|WARN|ERROR)\] ").unwrap();
+    assert!(
+        logged.stderr.lines().all(|l| line.is_match(l)),
+        "{}",
+        logged.stderr
+    );
+
+    let mut command = scratch.command(&["build", "t.json"]);
+    command
+        .env("PACKER_LOG", "1")
+        .env("PACKER_LOG_PATH", scratch.path().join("packer.log"));
+    let to_file = scratch.run(command);
+    assert_eq!(to_file.stderr, "");
+    let log = scratch.read("packer.log").unwrap_or_default();
+    assert!(
+        log.contains("[INFO] build b-<sensitive>: Succeeded"),
+        "{log}"
+    );
+    assert!(!log.contains("hunter2-log-secret"), "{log}");
+}

@@ -308,6 +308,25 @@ fn account_file_in_every_output_mode() {
                 mode.name,
                 run.stderr
             );
+            let log = suite.cloud.scratch.read("packer.log").unwrap_or_default();
+            assert!(
+                log.contains("[INFO] cleanup journal: recorded instance"),
+                "{log}"
+            );
+        } else if mode.env.iter().any(|(k, _)| *k == "PACKER_LOG") {
+            // The log is on: the API calls and SSH are in it (and no secret,
+            // which `run` checks).
+            for line in [
+                "[DEBUG] plugin googlecompute: POST ",
+                "[INFO] ssh: connected to ",
+            ] {
+                assert!(
+                    run.stderr.contains(line),
+                    "{}: {line}\n{}",
+                    mode.name,
+                    run.stderr
+                );
+            }
         }
     }
     // The secret given on the command line instead of as a default.

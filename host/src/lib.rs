@@ -11,6 +11,7 @@
 //!   one module per capability (UI, cancellation, files, HTTP, communicator).
 //! - [`communicator`]: the template's communicator options, connecting over
 //!   SSH and the provisioning hook builders call.
+//! - [`logging`]: `PACKER_LOG`, the debug log (secret-filtered).
 //!
 //! The template model lives in the `packer-template` and `packer-interpolate`
 //! crates, terminal output in `packer-ui`; SSH in `packer-ssh`, HTTP policy in
@@ -21,5 +22,6 @@ pub mod build;
 pub mod capabilities;
 pub mod cli;
 pub mod communicator;
+pub mod logging;
 pub mod plugin;
 pub mod version;

@@ -272,6 +272,7 @@ async fn run_one(
         post_process_env,
     } = build;
     let started = Instant::now();
+    log::info!("build {}: running plugin {}", spec.name, instance.name());
     let ran = instance.run().await;
     // A plugin that crashed, or was stopped, could not delete what it made.
     let crashed = ran.is_err();
@@ -336,6 +337,7 @@ async fn run_one(
         }
     };
     let duration = started.elapsed();
+    log::info!("build {}: {outcome:?} after {duration:?}", spec.name);
     let took = format_duration(duration);
     match &outcome {
         BuildOutcome::Succeeded => {

@@ -95,7 +95,23 @@ impl http::Host for HostState {
         } else {
             self.cancel.token().clone()
         };
-        match client.send(req, &cancel).await {
+        let started = std::time::Instant::now();
+        let (method, url) = (
+            req.method.clone(),
+            crate::logging::url_for_log(&req.url).to_string(),
+        );
+        let sent = client.send(req, &cancel).await;
+        match &sent {
+            Ok(r) => log::debug!(
+                "plugin {}: {method} {url} -> {} ({} bytes, {:?})",
+                self.plugin_name,
+                r.status,
+                r.body.len(),
+                started.elapsed()
+            ),
+            Err(e) => log::debug!("plugin {}: {method} {url} -> {e}", self.plugin_name),
+        }
+        match sent {
             Ok(r) => {
                 // Where a cloud API says the machine is, SSH may go.
                 self.learned_addresses.observe(&r.body);

@@ -92,13 +92,23 @@ impl journal::Host for HostState {
         let detail = detail.to_string();
         let name = output.filter_secrets(&entry.name);
         let journal = self.journal.open()?;
-        journal.add(&entry.kind, &name, &detail).map_err(wit_error)
+        journal
+            .add(&entry.kind, &name, &detail)
+            .map_err(wit_error)?;
+        log::info!(
+            "cleanup journal: recorded {} {name} in {}",
+            entry.kind,
+            journal.path().display()
+        );
+        Ok(())
     }
 
     async fn remove(&mut self, kind: String, name: String) -> Result<(), JournalError> {
         let name = self.ui.output().filter_secrets(&name);
         let journal = self.journal.open()?;
-        journal.remove(&kind, &name).map_err(wit_error)
+        journal.remove(&kind, &name).map_err(wit_error)?;
+        log::info!("cleanup journal: removed {kind} {name}");
+        Ok(())
     }
 }
 

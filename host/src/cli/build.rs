@@ -52,6 +52,16 @@ pub fn run(args: Vec<String>, machine_readable: bool) -> i32 {
         },
         SecretFilter::new(plan.secrets.clone()),
     );
+    crate::logging::filter_with(&output);
+    log::info!(
+        "Build plan: {} build(s): {}",
+        plan.builds.len(),
+        plan.builds
+            .iter()
+            .map(|b| b.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let tokio = match session::tokio_runtime() {
         Ok(t) => t,
         Err(message) => {

@@ -82,6 +82,7 @@ pub fn run(args: Vec<String>, machine_readable: bool) -> i32 {
         },
         SecretFilter::default(),
     );
+    crate::logging::filter_with(&output);
     let Some(dir) = packer_journal::journal_dir() else {
         output.error(&packer_journal::JournalError::NoStateDir.to_string());
         return EXIT_ERROR;

@@ -46,6 +46,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
         return EXIT_UNKNOWN_COMMAND;
     };
     let rest = rest.to_vec();
+    log::info!("Packer version: {}", crate::version::VERSION);
+    log::info!("Packer command: {command}");
     match command.as_str() {
         "build" => build::run(rest, machine_readable),
         "cleanup" => cleanup::run(rest, machine_readable),

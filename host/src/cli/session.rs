@@ -184,6 +184,7 @@ pub fn watch_signals(output: Output, cancel: Cancel) -> tokio::task::JoinHandle<
                 _ = terminate.recv() => "terminated",
             };
             count += 1;
+            log::info!("Received {name} signal (count: {count})");
             match count {
                 1 => {
                     output.error(&format!("Cancelling build after receiving {name}"));

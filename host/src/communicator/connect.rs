@@ -56,8 +56,15 @@ pub async fn connect(
         target.host
     ));
     ui.say("Waiting for SSH to become available...");
+    log::info!(
+        "ssh: connecting to {}:{} as {}",
+        target.host,
+        target.port,
+        options.username
+    );
     match packer_ssh::connect(&config, cancel.token().clone()).await {
         Ok(client) => {
+            log::info!("ssh: connected to {}:{}", target.host, target.port);
             ui.say("Connected to SSH!");
             Ok(client)
         }

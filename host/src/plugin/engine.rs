@@ -86,12 +86,19 @@ impl Runtime {
         if let Some(cache) = &self.cache
             && let Some(component) = cache.load(&self.engine, bytes)
         {
+            log::debug!("plugin {name}: compiled code loaded from the cache");
             return Ok(component);
         }
+        let started = std::time::Instant::now();
         let compiled = self
             .engine
             .precompile_component(bytes)
             .map_err(|e| invalid(name, e))?;
+        log::debug!(
+            "plugin {name}: compiled {} KiB in {:?}",
+            bytes.len() / 1024,
+            started.elapsed()
+        );
         if let Some(cache) = &self.cache {
             // A cache that cannot be written only costs speed.
             let _ = cache.store(&self.engine, bytes, &compiled);

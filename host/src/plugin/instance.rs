@@ -68,6 +68,15 @@ fn grant_capabilities(
         env: Vec::new(),
         extra_files: Vec::new(),
     };
+    log::info!(
+        "plugin {plugin}: granted {}",
+        effective
+            .capabilities
+            .iter()
+            .map(super::grants::describe)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
     let config = &config;
     for capability in &effective.capabilities {
         match capability {
