@@ -6,7 +6,7 @@ PLUGIN_CRATES := -p packer-plugin-sdk -p packer-plugin-file -p packer-plugin-nul
 	-p packer-test-plugin-oom -p packer-test-plugin-garbage \
 	-p packer-test-plugin-escape -p packer-test-plugin-http-probe -p packer-test-plugin-hostile
 
-.PHONY: all build example demo-gce test test-deps lint fmt bench fuzz clean
+.PHONY: all build example demo-gce test test-long test-deps lint fmt bench fuzz clean
 
 all: build
 
@@ -33,6 +33,10 @@ test-deps:
 test: test-deps build
 	$(CARGO) test
 	$(CARGO) test -p packer-plugin-googlecompute
+
+## test-long: the long suites (200 seeded fault schedules against the GCE emulator)
+test-long: test-deps build
+	PACKER_LONG_TESTS=1 $(CARGO) test --test gce_faults long -- --nocapture
 
 ## lint: formatting and clippy, for the host and for the plugins (wasm32-wasip2)
 lint:

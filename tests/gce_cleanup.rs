@@ -48,9 +48,7 @@ fn sigkill_at_each_step_then_cleanup_leaves_nothing() {
         let cloud = Cloud::start(|c| c.op_latency = Duration::from_millis(300));
         let mut extra = serde_json::json!({});
         if step.starts_with("Waiting for SSH") {
-            let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            extra = serde_json::json!({"ssh_port": closed.local_addr().unwrap().port()});
-            drop(closed);
+            extra = serde_json::json!({"ssh_port": packer_e2e::closed_port()});
         }
         let template = cloud.template(
             extra,
@@ -131,9 +129,7 @@ fn sigkill_at_each_step_then_cleanup_leaves_nothing() {
 #[test]
 fn the_next_build_reports_leftovers_and_abort_leaves_them_for_cleanup() {
     let cloud = Cloud::start(|_| {});
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = packer_e2e::closed_port();
     let run = cloud.build(
         &cloud.template(
             serde_json::json!({"ssh_port": port, "ssh_timeout": "2s"}),
@@ -184,9 +180,7 @@ fn a_cleanup_that_fails_keeps_the_entry_for_the_next_run() {
         c.fail_methods =
             vec!["compute.instances.delete:op:RESOURCE_OPERATION_RATE_EXCEEDED#2".into()];
     });
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = packer_e2e::closed_port();
     let run = cloud.build(
         &cloud.template(
             serde_json::json!({"ssh_port": port, "ssh_timeout": "2s"}),

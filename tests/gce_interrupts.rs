@@ -184,9 +184,7 @@ fn interrupt_at(step: &Step, signal: i32, name: &str) -> Result<(), String> {
     let mut extra = serde_json::json!({"image_name": "interrupted"});
     match step.hold {
         Hold::NoSsh => {
-            let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            extra["ssh_port"] = closed.local_addr().unwrap().port().into();
-            drop(closed);
+            extra["ssh_port"] = packer_e2e::closed_port().into();
         }
         Hold::StartupScript => {
             // Wrapped, the script reports its status in the metadata; the

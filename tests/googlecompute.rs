@@ -110,9 +110,7 @@ fn a_quota_error_fails_clearly_and_leaves_nothing() {
 #[test]
 fn ssh_that_never_comes_up_times_out_and_cleans_up() {
     let cloud = Cloud::start(|_| {});
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = packer_e2e::closed_port();
     let started = Instant::now();
     let run = cloud.build(
         &cloud.template(
@@ -159,9 +157,7 @@ fn a_failed_cleanup_names_what_is_left_and_how_to_delete_it() {
         c.fail_methods =
             vec!["compute.instances.delete:op:RESOURCE_OPERATION_RATE_EXCEEDED".into()];
     });
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = packer_e2e::closed_port();
     let run = cloud.build(
         &cloud.template(
             serde_json::json!({"ssh_port": port, "ssh_timeout": "2s", "instance_name": "stuck-vm"}),

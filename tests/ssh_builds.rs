@@ -331,9 +331,7 @@ fn a_wrong_key_fails_clearly_before_the_timeout() {
 #[test]
 fn a_closed_port_fails_with_a_timeout_at_ssh_timeout() {
     let sshd = TestSshd::start().expect("sshd");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = packer_e2e::closed_port();
     let scratch = Scratch::new();
     let started = Instant::now();
     let run = build(

@@ -5,6 +5,7 @@
 //! The binary must be built first (`make test` does: `cargo build -p packer`).
 
 pub mod gce;
+pub mod tcp_proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -132,6 +133,13 @@ impl Scratch {
             code: output.status.code().unwrap_or(-1),
         }
     }
+}
+
+/// A loopback port nothing listens on (bound, then released): an SSH server
+/// that never comes up.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener.local_addr().expect("local address").port()
 }
 
 /// A one-builder template: `builder` with `extra` merged in (a `null`

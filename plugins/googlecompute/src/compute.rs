@@ -139,6 +139,14 @@ impl fmt::Display for OperationError {
     }
 }
 
+/// Operation error codes that mean "try again": the call was not carried out.
+pub const TRANSIENT_OPERATION_CODES: &[&str] = &[
+    "INTERNAL_ERROR",
+    "RESOURCE_OPERATION_RATE_EXCEEDED",
+    "RATE_LIMIT_EXCEEDED",
+    "SERVICE_UNAVAILABLE",
+];
+
 /// Why an API call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -169,6 +177,23 @@ impl ApiError {
     /// True for a 404 answer.
     pub fn is_not_found(&self) -> bool {
         matches!(self, ApiError::Google(g) if g.code == 404)
+    }
+
+    /// True for an operation that ended in an error the service expects the
+    /// caller to ride out by issuing the call again (with a new `requestId`):
+    /// `httpErrorStatusCode` 429 or 5xx (but not 501), or one of
+    /// [`TRANSIENT_OPERATION_CODES`]. A delete answered this way has not
+    /// happened yet: cleanup should repeat it rather than leave the resource.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Operation(o) => {
+                o.http_status.is_some_and(is_retryable_status)
+                    || o.errors
+                        .iter()
+                        .any(|e| TRANSIENT_OPERATION_CODES.contains(&e.code.as_str()))
+            }
+            _ => false,
+        }
     }
 
     /// True for GCE's `resourceInUseByAnotherResource` (400): the resource
@@ -327,6 +352,7 @@ impl<T: Transport> Client<T> {
     ) -> Result<Response, ApiError> {
         let mut attempt = 0u32;
         let mut reauthorised = false;
+        let mut resent_after_cancel = false;
         loop {
             self.check_cancelled()?;
             let mut request = build();
@@ -378,6 +404,14 @@ impl<T: Transport> Client<T> {
                         )));
                     }
                     return Ok(resp);
+                }
+                // Ctrl-C cut this request short while it was in flight. In
+                // cleanup mode it is sent again at once (the host sends
+                // requests made after Ctrl-C; the request id keeps a repeated
+                // mutation idempotent, and a DELETE already done answers 404).
+                Err(HttpError::Cancelled) if self.cleanup && !resent_after_cancel => {
+                    resent_after_cancel = true;
+                    continue;
                 }
                 Err(HttpError::Cancelled) => return Err(ApiError::Cancelled),
                 Err(e @ (HttpError::Timeout(_) | HttpError::Connect(_))) => (
@@ -581,5 +615,34 @@ pub mod paths {
             e(zone),
             e(name)
         )
+    }
+}
+
+#[cfg(test)]
+mod transient_tests {
+    use super::*;
+
+    fn op_error(code: &str, http_status: Option<u16>) -> ApiError {
+        ApiError::Operation(OperationError {
+            name: "operation-1".to_string(),
+            errors: vec![OperationErrorItem {
+                code: code.to_string(),
+                message: "m".to_string(),
+            }],
+            http_status,
+        })
+    }
+
+    #[test]
+    fn transient_operation_errors() {
+        assert!(op_error("INTERNAL_ERROR", Some(500)).is_transient());
+        assert!(op_error("INTERNAL_ERROR", None).is_transient());
+        assert!(op_error("RESOURCE_OPERATION_RATE_EXCEEDED", Some(429)).is_transient());
+        assert!(op_error("SOMETHING_NEW", Some(503)).is_transient());
+        assert!(!op_error("QUOTA_EXCEEDED", Some(403)).is_transient());
+        assert!(!op_error("RESOURCE_NOT_FOUND", Some(404)).is_transient());
+        assert!(!op_error("UNSUPPORTED", Some(501)).is_transient());
+        assert!(!ApiError::Timeout("time out".to_string()).is_transient());
+        assert!(!ApiError::Cancelled.is_transient());
     }
 }

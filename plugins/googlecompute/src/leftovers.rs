@@ -157,21 +157,40 @@ pub fn delete_and_wait<T: Transport>(
     retry_in_use: bool,
 ) -> Result<Deletion, ApiError> {
     let deadline = client.now() + timeout;
-    let answer = loop {
-        match client.mutate("DELETE", path, None) {
-            Err(e) if retry_in_use && e.is_in_use() && client.now() + IN_USE_RETRY < deadline => {
-                client.pause(IN_USE_RETRY)?;
+    let mut attempt = 0u32;
+    loop {
+        let answer = loop {
+            match client.mutate("DELETE", path, None) {
+                Err(e)
+                    if retry_in_use && e.is_in_use() && client.now() + IN_USE_RETRY < deadline =>
+                {
+                    client.pause(IN_USE_RETRY)?;
+                }
+                other => break other,
             }
-            other => break other,
+        };
+        let result = match answer {
+            Ok(op) => client
+                .wait_operation(op, scope, timeout, timeout_message)
+                .map(|()| Deletion::Deleted),
+            Err(e) if e.is_not_found() => Ok(Deletion::Gone),
+            Err(e) => Err(e),
+        };
+        match result {
+            // The delete's operation failed transiently (INTERNAL_ERROR,
+            // RESOURCE_OPERATION_RATE_EXCEEDED, httpErrorStatusCode 429/5xx):
+            // the resource is still there, so delete it again (new requestId).
+            Err(e) if e.is_transient() => {
+                let jitter = client.transport.random();
+                let delay = crate::compute::backoff_delay(attempt, jitter, None);
+                if client.now() + delay >= deadline {
+                    return Err(e);
+                }
+                client.pause(delay)?;
+                attempt += 1;
+            }
+            other => return other,
         }
-    };
-    match answer {
-        Ok(op) => {
-            client.wait_operation(op, scope, timeout, timeout_message)?;
-            Ok(Deletion::Deleted)
-        }
-        Err(e) if e.is_not_found() => Ok(Deletion::Gone),
-        Err(e) => Err(e),
     }
 }
 

@@ -1409,3 +1409,49 @@ fn a_request_cut_short_by_ctrl_c_is_sent_again_in_cleanup_mode_only() {
     // The same request id both times: the repeat is idempotent.
     assert_eq!(c.transport.requests[0].url, c.transport.requests[1].url);
 }
+
+#[test]
+fn a_delete_whose_operation_fails_transiently_is_issued_again() {
+    use crate::leftovers::{Deletion, delete_and_wait};
+    let scope = Scope::Zone {
+        project: "p".into(),
+        zone: "z".into(),
+    };
+    let failed = resp(
+        200,
+        json!({"name": "op-1", "status": "DONE", "httpErrorStatusCode": 500,
+               "error": {"errors": [{"code": "INTERNAL_ERROR", "message": "Internal error."}]}}),
+    );
+    let mut c = client(vec![
+        failed.clone(),
+        failed,
+        resp(200, json!({"name": "op-3", "status": "DONE"})),
+    ]);
+    let done = delete_and_wait(
+        &mut c,
+        "projects/p/zones/z/disks/d",
+        &scope,
+        Duration::from_secs(60),
+        "timeout",
+        true,
+    );
+    assert_eq!(done, Ok(Deletion::Deleted));
+    assert_eq!(c.transport.requests.len(), 3);
+    assert!(c.transport.requests.iter().all(|r| r.method == "DELETE"));
+    // A permanent error is not repeated.
+    let mut c = client(vec![resp(
+        200,
+        json!({"name": "op-1", "status": "DONE", "httpErrorStatusCode": 403,
+               "error": {"errors": [{"code": "PERMISSION_DENIED", "message": "no"}]}}),
+    )]);
+    let denied = delete_and_wait(
+        &mut c,
+        "projects/p/zones/z/instances/i",
+        &scope,
+        Duration::from_secs(60),
+        "timeout",
+        false,
+    );
+    assert!(denied.is_err());
+    assert_eq!(c.transport.requests.len(), 1);
+}

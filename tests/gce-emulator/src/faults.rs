@@ -2,11 +2,17 @@
 //!
 //! Spec grammar (`--faults`): comma separated `KIND:PROBABILITY` entries where KIND is an
 //! HTTP status (`429`, `500`, `503`, any 4xx/5xx), `reset` (drop the TCP connection without
-//! answering), or `op:<CODE>` (a mutation's operation ends `DONE` with that error code and no
-//! effect). Example: `429:0.1,503:0.05,reset:0.02,op:QUOTA_EXCEEDED:0.1`.
+//! answering), `reset-after` (carry the request out, then drop the connection before the
+//! answer: the caller cannot know it happened), or `op:<CODE>` (a mutation's operation ends
+//! `DONE` with that error code and no effect).
+//! Example: `429:0.1,503:0.05,reset:0.02,op:QUOTA_EXCEEDED:0.1`.
 //!
 //! Deterministic faults (`--fail-method`): `<method id>:<KIND>[#<count>]`, e.g.
 //! `compute.instances.insert:op:ZONE_RESOURCE_POOL_EXHAUSTED#1` fails only the first insert.
+//!
+//! [`Schedule::from_seed`] derives a random but reproducible mix of both from one seed, and
+//! every fault actually injected is recorded ([`Injected`]), so a test can check that a
+//! failed build names its cause.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +23,8 @@ pub enum FaultKind {
     Http(u16),
     /// Close the connection without a response.
     Reset,
+    /// Carry the request out, then close the connection without a response.
+    ResetAfter,
     /// Let the mutation start, but end its operation with this error code.
     Op(String),
 }
@@ -27,6 +35,9 @@ impl FaultKind {
         let s = s.trim();
         if s.eq_ignore_ascii_case("reset") {
             return Ok(FaultKind::Reset);
+        }
+        if s.eq_ignore_ascii_case("reset-after") {
+            return Ok(FaultKind::ResetAfter);
         }
         if let Some(code) = s.strip_prefix("op:") {
             if code.is_empty()
@@ -43,15 +54,17 @@ impl FaultKind {
         match s.parse::<u16>() {
             Ok(code) if (400..600).contains(&code) => Ok(FaultKind::Http(code)),
             _ => Err(format!(
-                "invalid fault kind {s:?} (expected an HTTP status 400-599, `reset` or `op:CODE`)"
+                "invalid fault kind {s:?} (expected an HTTP status 400-599, `reset`, `reset-after` or `op:CODE`)"
             )),
         }
     }
 
-    fn render(&self) -> String {
+    /// The spec form (`503`, `reset`, `reset-after`, `op:CODE`).
+    pub fn render(&self) -> String {
         match self {
             FaultKind::Http(c) => c.to_string(),
             FaultKind::Reset => "reset".into(),
+            FaultKind::ResetAfter => "reset-after".into(),
             FaultKind::Op(c) => format!("op:{c}"),
         }
     }
@@ -165,6 +178,26 @@ impl SplitMix64 {
     }
 }
 
+/// One fault the emulator actually injected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Injected {
+    /// Discovery method id of the request it hit, e.g. `compute.instances.insert`.
+    #[serde(rename = "methodId")]
+    pub method_id: String,
+    /// The fault.
+    pub kind: FaultKind,
+}
+
+impl Injected {
+    /// The spec form of the fault, e.g. `compute.instances.insert:op:QUOTA_EXCEEDED`.
+    pub fn render(&self) -> String {
+        format!("{}:{}", self.method_id, self.kind.render())
+    }
+}
+
+/// The injected-fault log keeps at most this many entries.
+const MAX_INJECTED: usize = 10_000;
+
 /// The fault injector: rules plus its own seeded random stream.
 #[derive(Debug, Clone)]
 pub struct Faults {
@@ -172,6 +205,7 @@ pub struct Faults {
     methods: Vec<MethodFault>,
     rng: SplitMix64,
     seed: u64,
+    injected: Vec<Injected>,
 }
 
 /// Runtime fault configuration, as accepted by `POST /emulator/v1/faults`.
@@ -196,6 +230,26 @@ impl Faults {
             methods,
             rng: SplitMix64::new(seed),
             seed,
+            injected: Vec::new(),
+        }
+    }
+
+    /// Every fault injected so far, oldest first.
+    pub fn injected(&self) -> &[Injected] {
+        &self.injected
+    }
+
+    /// Forgets the injected-fault log.
+    pub fn clear_injected(&mut self) {
+        self.injected.clear();
+    }
+
+    fn record(&mut self, method_id: &str, kind: &FaultKind) {
+        if self.injected.len() < MAX_INJECTED {
+            self.injected.push(Injected {
+                method_id: method_id.to_string(),
+                kind: kind.clone(),
+            });
         }
     }
 
@@ -246,40 +300,44 @@ impl Faults {
     /// Always draws exactly one random number, so the sequence is reproducible.
     pub fn request_fault(&mut self, method_id: &str) -> Option<FaultKind> {
         let roll = self.rng.next_f64();
-        if let Some(k) = self.take_method_fault(method_id, false) {
-            return Some(k);
+        let fault = self.take_method_fault(method_id, false).or_else(|| {
+            let mut acc = 0.0;
+            self.rules
+                .iter()
+                .filter(|r| !matches!(r.kind, FaultKind::Op(_)))
+                .find(|r| {
+                    acc += r.probability;
+                    roll < acc
+                })
+                .map(|r| r.kind.clone())
+        });
+        if let Some(k) = &fault {
+            self.record(method_id, k);
         }
-        let mut acc = 0.0;
-        for r in self
-            .rules
-            .iter()
-            .filter(|r| !matches!(r.kind, FaultKind::Op(_)))
-        {
-            acc += r.probability;
-            if roll < acc {
-                return Some(r.kind.clone());
-            }
-        }
-        None
+        fault
     }
 
     /// Decides whether a mutation's operation fails, returning the error code.
     /// Draws exactly one random number per mutation.
     pub fn op_fault(&mut self, method_id: &str) -> Option<String> {
         let roll = self.rng.next_f64();
-        if let Some(FaultKind::Op(code)) = self.take_method_fault(method_id, true) {
-            return Some(code);
-        }
-        let mut acc = 0.0;
-        for r in &self.rules {
-            if let FaultKind::Op(code) = &r.kind {
-                acc += r.probability;
-                if roll < acc {
-                    return Some(code.clone());
-                }
+        let code = match self.take_method_fault(method_id, true) {
+            Some(FaultKind::Op(code)) => Some(code),
+            _ => {
+                let mut acc = 0.0;
+                self.rules.iter().find_map(|r| match &r.kind {
+                    FaultKind::Op(code) => {
+                        acc += r.probability;
+                        (roll < acc).then(|| code.clone())
+                    }
+                    _ => None,
+                })
             }
+        };
+        if let Some(c) = &code {
+            self.record(method_id, &FaultKind::Op(c.clone()));
         }
-        None
+        code
     }
 
     fn take_method_fault(&mut self, method_id: &str, op: bool) -> Option<FaultKind> {
@@ -296,6 +354,115 @@ impl Faults {
     }
 }
 
+/// The methods a `googlecompute` build calls, in the order it calls them, with the
+/// transport faults it should ride out by retrying.
+pub const BUILD_METHODS: &[&str] = &[
+    "compute.images.get",
+    "compute.zones.get",
+    "compute.machineTypes.get",
+    "compute.instances.insert",
+    "compute.zoneOperations.wait",
+    "compute.instances.get",
+    "compute.instances.delete",
+    "compute.images.insert",
+    "compute.globalOperations.wait",
+    "compute.disks.delete",
+];
+
+/// Transport faults a schedule picks from: rate limiting (with `Retry-After`), server
+/// errors and dropped connections (before and after the request was carried out).
+pub const TRANSPORT_FAULTS: &[&str] = &["429", "500", "502", "503", "reset", "reset-after"];
+
+/// Operation errors a schedule gives creations: each ends the build.
+pub const INSERT_OP_ERRORS: &[&str] = &[
+    "QUOTA_EXCEEDED",
+    "ZONE_RESOURCE_POOL_EXHAUSTED",
+    "INTERNAL_ERROR",
+    "RESOURCE_OPERATION_RATE_EXCEEDED",
+];
+
+/// Operation errors a schedule gives deletions: transient ones, so a cleanup that tries
+/// again deletes the resource.
+pub const DELETE_OP_ERRORS: &[&str] = &["INTERNAL_ERROR", "RESOURCE_OPERATION_RATE_EXCEEDED"];
+
+/// Background probabilities some schedules add to every request.
+pub const BACKGROUND_SPEC: &str = "429:0.02,503:0.02,reset:0.01";
+
+/// A random fault schedule derived from a seed: a few deterministic per-method faults
+/// (transport faults that fire once or twice, operation errors on inserts and deletes)
+/// and, for some seeds, low background probabilities. The same seed always gives the
+/// same schedule, and the emulator's random stream is seeded with it too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// The seed it was derived from.
+    pub seed: u64,
+    /// Probabilistic spec (empty or [`BACKGROUND_SPEC`]).
+    pub spec: String,
+    /// Deterministic method faults, `--fail-method` syntax.
+    pub fail_methods: Vec<String>,
+}
+
+impl Schedule {
+    /// Derives the schedule of `seed`: one to three method faults, half of them transport
+    /// faults on any [`BUILD_METHODS`] (fired once or twice), the rest operation errors,
+    /// on inserts ([`INSERT_OP_ERRORS`]) or deletes ([`DELETE_OP_ERRORS`], fired once);
+    /// one seed in two adds [`BACKGROUND_SPEC`].
+    pub fn from_seed(seed: u64) -> Schedule {
+        let mut rng = SplitMix64::new(seed ^ 0x5CED_u64.rotate_left(40));
+        let mut pick = |n: usize| (rng.next_u64() % n as u64) as usize;
+        let entries = 1 + pick(3);
+        let mut fail_methods = Vec::with_capacity(entries);
+        for _ in 0..entries {
+            let entry = match pick(10) {
+                0..=4 => format!(
+                    "{}:{}#{}",
+                    BUILD_METHODS[pick(BUILD_METHODS.len())],
+                    TRANSPORT_FAULTS[pick(TRANSPORT_FAULTS.len())],
+                    1 + pick(2)
+                ),
+                5..=7 => {
+                    let method = ["compute.instances.insert", "compute.images.insert"][pick(2)];
+                    let code = INSERT_OP_ERRORS[pick(INSERT_OP_ERRORS.len())];
+                    format!("{method}:op:{code}#1")
+                }
+                _ => {
+                    let method = ["compute.instances.delete", "compute.disks.delete"][pick(2)];
+                    let code = DELETE_OP_ERRORS[pick(DELETE_OP_ERRORS.len())];
+                    format!("{method}:op:{code}#1")
+                }
+            };
+            fail_methods.push(entry);
+        }
+        let spec = if pick(2) == 0 {
+            BACKGROUND_SPEC.to_string()
+        } else {
+            String::new()
+        };
+        Schedule {
+            seed,
+            spec,
+            fail_methods,
+        }
+    }
+
+    /// Installs the schedule (spec, method faults and seed) in an emulator configuration.
+    pub fn apply(&self, config: &mut crate::Config) {
+        config.faults = self.spec.clone();
+        config.fail_methods = self.fail_methods.clone();
+        config.seed = self.seed;
+    }
+}
+
+impl std::fmt::Display for Schedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "seed {}: {}", self.seed, self.fail_methods.join(", "))?;
+        if !self.spec.is_empty() {
+            write!(f, "; background {}", self.spec)?;
+        }
+        Ok(())
+    }
+}
+
 /// The operation error for an `op:<CODE>` fault: (message, httpErrorStatusCode, httpErrorMessage).
 pub fn op_error_details(
     code: &str,
@@ -306,6 +473,11 @@ pub fn op_error_details(
         .map(|z| z.rsplit_once('-').map(|(r, _)| r).unwrap_or(z))
         .unwrap_or("global");
     match code {
+        "QUOTA_EXCEEDED" if zone.is_none() => (
+            "Quota 'IMAGES' exceeded.  Limit: 2000.0 globally.".to_string(),
+            403,
+            "FORBIDDEN",
+        ),
         "QUOTA_EXCEEDED" => (
             format!("Quota 'CPUS' exceeded.  Limit: 24.0 in region {region}."),
             403,
@@ -381,5 +553,96 @@ mod tests {
             Some(FaultKind::Http(503))
         );
         assert_eq!(f.request_fault("compute.images.get"), None);
+    }
+
+    #[test]
+    fn schedules_are_reproducible_and_valid() {
+        for seed in 0..500 {
+            let a = Schedule::from_seed(seed);
+            assert_eq!(a, Schedule::from_seed(seed), "seed {seed}");
+            assert!((1..=3).contains(&a.fail_methods.len()), "{a}");
+            assert!(parse_spec(&a.spec).is_ok(), "{a}");
+            for m in &a.fail_methods {
+                let parsed = MethodFault::parse(m).unwrap();
+                assert!(parsed.remaining.is_some(), "{m} fires for ever");
+            }
+        }
+        let distinct: std::collections::BTreeSet<String> = (0..200)
+            .map(|s| Schedule::from_seed(s).fail_methods.join(","))
+            .collect();
+        assert!(
+            distinct.len() > 100,
+            "only {} distinct schedules",
+            distinct.len()
+        );
+    }
+
+    #[test]
+    fn schedules_cover_every_kind_of_fault() {
+        let all: Vec<String> = (0..200)
+            .flat_map(|s| Schedule::from_seed(s).fail_methods)
+            .collect();
+        let has = |needle: &str| all.iter().any(|m| m.contains(needle));
+        for kind in [
+            ":429#",
+            ":500#",
+            ":502#",
+            ":503#",
+            ":reset#",
+            ":reset-after#",
+            "instances.insert:op:QUOTA_EXCEEDED",
+            "instances.insert:op:ZONE_RESOURCE_POOL_EXHAUSTED",
+            "images.insert:op:INTERNAL_ERROR",
+            "instances.delete:op:INTERNAL_ERROR",
+            "disks.delete:op:RESOURCE_OPERATION_RATE_EXCEEDED",
+        ] {
+            assert!(has(kind), "no schedule among 200 has {kind}");
+        }
+        assert!((0..200).any(|s| Schedule::from_seed(s).spec.is_empty()));
+        assert!((0..200).any(|s| !Schedule::from_seed(s).spec.is_empty()));
+    }
+
+    #[test]
+    fn schedule_applies_to_a_config() {
+        let sched = Schedule::from_seed(42);
+        let mut config = crate::Config::default();
+        sched.apply(&mut config);
+        assert_eq!(config.seed, 42);
+        assert_eq!(config.fail_methods, sched.fail_methods);
+        assert_eq!(config.faults, sched.spec);
+        assert!(sched.to_string().starts_with("seed 42: "));
+    }
+
+    #[test]
+    fn injected_faults_are_recorded() {
+        let mut f = Faults::new(
+            vec![],
+            vec![
+                MethodFault::parse("compute.instances.insert:reset-after#1").unwrap(),
+                MethodFault::parse("compute.instances.delete:op:INTERNAL_ERROR#1").unwrap(),
+            ],
+            3,
+        );
+        assert_eq!(f.request_fault("compute.images.get"), None);
+        assert_eq!(
+            f.request_fault("compute.instances.insert"),
+            Some(FaultKind::ResetAfter)
+        );
+        assert_eq!(f.request_fault("compute.instances.insert"), None);
+        assert_eq!(f.op_fault("compute.instances.insert"), None);
+        assert_eq!(
+            f.op_fault("compute.instances.delete"),
+            Some("INTERNAL_ERROR".to_string())
+        );
+        let log: Vec<String> = f.injected().iter().map(Injected::render).collect();
+        assert_eq!(
+            log,
+            [
+                "compute.instances.insert:reset-after",
+                "compute.instances.delete:op:INTERNAL_ERROR"
+            ]
+        );
+        f.clear_injected();
+        assert!(f.injected().is_empty());
     }
 }

@@ -33,6 +33,7 @@ use tokio::sync::{Mutex as AsyncMutex, Notify, watch};
 pub use auth::ServiceAccountKey;
 pub use config::Config;
 pub use error::ApiError;
+pub use faults::{Injected, Schedule};
 pub use state::Shared;
 
 use crate::discovery::Discovery;
@@ -157,6 +158,7 @@ fn placeholder_store() -> state::Store {
         images: Default::default(),
         operations: Default::default(),
         requests: Vec::new(),
+        request_ids: Default::default(),
         ids: faults::SplitMix64::new(0),
         seq: 0,
     }
@@ -178,6 +180,10 @@ impl EmulatorHandle {
     /// Snapshot of instances, disks, user images, operation count and the request log.
     pub fn state(&self) -> Value {
         self.shared.snapshot()
+    }
+    /// Every fault injected so far, oldest first (also `injected` in [`Self::state`]).
+    pub fn injected(&self) -> Vec<faults::Injected> {
+        state::lock(&self.shared.faults).injected().to_vec()
     }
     /// Direct access to the shared state.
     pub fn shared(&self) -> &Arc<Shared> {

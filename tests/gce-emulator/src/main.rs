@@ -37,6 +37,9 @@ struct Cli {
     /// Seed for faults and ids.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Use the random fault schedule of this seed (replaces --faults, --fail-method and --seed).
+    #[arg(long)]
+    fault_schedule: Option<u64>,
     /// authorized_keys file that mirrors instances' ssh-keys metadata.
     #[arg(long)]
     authorized_keys: Option<PathBuf>,
@@ -68,7 +71,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         None => None,
     };
-    let config = Config {
+    let mut config = Config {
         listen: cli.listen,
         projects: cli.projects,
         op_latency: Duration::from_millis(cli.op_latency_ms),
@@ -84,6 +87,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         wait_timeout: Duration::from_secs(cli.wait_timeout_secs),
         lenient_urls: cli.lenient_urls,
     };
+    if let Some(seed) = cli.fault_schedule {
+        let schedule = packer_gce_emulator::Schedule::from_seed(seed);
+        eprintln!("gce-emulator: fault schedule {schedule}");
+        schedule.apply(&mut config);
+    }
     let emu = Emulator::start(config).await?;
     {
         let mut out = std::io::stdout().lock();

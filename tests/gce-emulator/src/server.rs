@@ -318,9 +318,13 @@ async fn compute_request(
             );
             return (Ok(error_response(&e, pretty)), Some(method_id));
         }
-        Some(FaultKind::Op(_)) | None => {}
+        Some(FaultKind::Op(_) | FaultKind::ResetAfter) | None => {}
     }
     let result = run_compute(shared, method, method_id, params, query, body, user).await;
+    if fault == Some(FaultKind::ResetAfter) {
+        // Done, but the caller never hears of it.
+        return (Err(ConnectionReset), Some(method_id));
+    }
     let resp = match result {
         Ok(v) => json_response(200, &v, pretty),
         Err(e) => error_response(&e, pretty),
@@ -366,8 +370,29 @@ async fn run_compute(
     if method_id.ends_with(".wait") {
         return operations::wait(&req).await;
     }
+    // A mutation repeated with the same `requestId` gets the first one's operation, as
+    // on GCE: that is what makes retrying a mutation whose answer was lost safe.
+    let request_id = (method != "GET")
+        .then(|| req.q("requestId"))
+        .flatten()
+        .filter(|r| !r.is_empty())
+        .map(|r| format!("{method_id} {r}"));
     let mut st = lock(&shared.store);
-    compute::dispatch(&req, &mut st)
+    if let Some(rid) = &request_id
+        && let Some(op) = st
+            .request_ids
+            .get(rid)
+            .and_then(|key| st.operations.get(key))
+    {
+        return Ok(op.res.clone());
+    }
+    let result = compute::dispatch(&req, &mut st)?;
+    if let Some(rid) = request_id
+        && let Some(key) = operations::key_of(&result)
+    {
+        st.request_ids.insert(rid, key);
+    }
+    Ok(result)
 }
 
 fn control(shared: &Arc<Shared>, method: &str, rest: &str, body: &[u8]) -> Resp {
@@ -375,6 +400,7 @@ fn control(shared: &Arc<Shared>, method: &str, rest: &str, body: &[u8]) -> Resp 
         ("GET", "state") => json_response(200, &shared.snapshot(), true),
         ("POST", "reset") => {
             shared.reset();
+            lock(&shared.faults).clear_injected();
             json_response(200, &json!({"reset": true}), true)
         }
         ("GET", "faults") => {

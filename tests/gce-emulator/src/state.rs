@@ -126,6 +126,8 @@ pub struct Store {
     pub operations: BTreeMap<OpKey, Operation>,
     /// Request log.
     pub requests: Vec<RequestRecord>,
+    /// `"<method id> <requestId>"` of mutations → their operation.
+    pub request_ids: BTreeMap<String, OpKey>,
     /// Id generator (seeded).
     pub ids: SplitMix64,
     /// Monotonic counter (image order etc.).
@@ -218,6 +220,7 @@ impl Shared {
             images: BTreeMap::new(),
             operations: BTreeMap::new(),
             requests: Vec::new(),
+            request_ids: BTreeMap::new(),
             ids: SplitMix64::new(self.seed ^ 0x05EE_D1D5),
             seq: 0,
         };
@@ -271,6 +274,11 @@ impl Shared {
             .map(|((p, n), i)| json!({"project": p, "name": n, "status": i.res.get("status"), "family": i.res.get("family")}))
             .collect();
         let pending = st.operations.values().filter(|o| !o.is_done()).count();
+        let injected: Vec<Value> = lock(&self.faults)
+            .injected()
+            .iter()
+            .map(|i| json!({"methodId": i.method_id, "fault": i.kind.render()}))
+            .collect();
         json!({
             "instances": instances,
             "disks": disks,
@@ -278,6 +286,7 @@ impl Shared {
             "operations": st.operations.len(),
             "pendingOperations": pending,
             "requests": st.requests,
+            "injected": injected,
             "authorizedKeys": self.ssh.as_ref().map(|s| lock(s).path().display().to_string()),
         })
     }

@@ -1170,3 +1170,72 @@ async fn lenient_urls_accept_packer_166_source_disk() {
     assert_eq!(s, 200, "{op}");
     assert_eq!(env.wait(&op).await["status"], "DONE");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_answers_and_request_ids() {
+    let env = start_with(|c| {
+        c.fail_methods = vec![
+            "compute.instances.insert:reset-after#1".into(),
+            "compute.instances.delete:op:INTERNAL_ERROR#1".into(),
+        ]
+    })
+    .await;
+    let ins = format!("projects/{P}/zones/{Z}/instances");
+    let url = format!(
+        "{}?requestId=0b5e6f3c-1111-4222-8333-944455556666",
+        env.url(&ins)
+    );
+    // The insert is carried out, but its answer is lost.
+    let lost = env
+        .client
+        .post(&url)
+        .bearer_auth(&env.token)
+        .json(&instance_body("lost"))
+        .send()
+        .await;
+    assert!(
+        lost.is_err(),
+        "the answer should have been dropped: {lost:?}"
+    );
+    assert_eq!(env.get(&format!("{ins}/lost")).await.0, 200);
+    // The retry with the same requestId gets the same operation, not a 409.
+    let retry = env
+        .client
+        .post(&url)
+        .bearer_auth(&env.token)
+        .json(&instance_body("lost"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status().as_u16(), 200);
+    let op: Value = retry.json().await.unwrap();
+    assert_eq!(op["operationType"], "insert");
+    assert!(env.wait(&op).await.get("error").is_none());
+    // Without a requestId, a second insert is a duplicate.
+    let (s, body) = env.post(&ins, instance_body("lost")).await;
+    assert_eq!(s, 409, "{body}");
+
+    // The first delete fails in its operation and leaves the instance; the second works.
+    let (s, op) = env.delete(&format!("{ins}/lost")).await;
+    assert_eq!(s, 200);
+    let op = env.wait(&op).await;
+    assert_eq!(op["error"]["errors"][0]["code"], "INTERNAL_ERROR", "{op}");
+    assert_eq!(env.get(&format!("{ins}/lost")).await.0, 200);
+    let (_, op) = env.delete(&format!("{ins}/lost")).await;
+    assert!(env.wait(&op).await.get("error").is_none());
+    assert_eq!(env.get(&format!("{ins}/lost")).await.0, 404);
+
+    let injected: Vec<String> = env.emu.injected().iter().map(|i| i.render()).collect();
+    assert_eq!(
+        injected,
+        [
+            "compute.instances.insert:reset-after",
+            "compute.instances.delete:op:INTERNAL_ERROR"
+        ]
+    );
+    let state = env.emu.state();
+    assert_eq!(
+        state["injected"][1]["fault"], "op:INTERNAL_ERROR",
+        "{state}"
+    );
+}

@@ -205,6 +205,23 @@ fn op_key(req: &Req) -> OpKey {
     )
 }
 
+/// The key of an operation resource (from its `selfLink`), `None` for anything else.
+pub fn key_of(op: &Value) -> Option<OpKey> {
+    if op.get("kind").and_then(Value::as_str) != Some("compute#operation") {
+        return None;
+    }
+    let link = op.get("selfLink").and_then(Value::as_str)?;
+    let rel = &link[link.find("/projects/")? + 1..];
+    let parts: Vec<&str> = rel.split('/').collect();
+    match parts.as_slice() {
+        ["projects", p, "zones", z, "operations", n] => {
+            Some((p.to_string(), Some(z.to_string()), n.to_string()))
+        }
+        ["projects", p, "global", "operations", n] => Some((p.to_string(), None, n.to_string())),
+        _ => None,
+    }
+}
+
 fn op_rel(key: &OpKey) -> String {
     match &key.1 {
         Some(z) => format!("projects/{}/zones/{z}/operations/{}", key.0, key.2),
