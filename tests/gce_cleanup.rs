@@ -206,10 +206,10 @@ fn a_cleanup_that_fails_keeps_the_entry_for_the_next_run() {
     assert_eq!(count_everything(&cloud), (0, 0, 0), "{}", cloud.state());
 }
 
-#[test]
-fn a_third_interrupt_exits_at_once_and_cleanup_finishes_the_job() {
-    // Deletes take 3 s each, so cleanup is still running when the signals come.
-    let cloud = Cloud::start(|c| c.op_latency = Duration::from_millis(3000));
+/// Runs the google build with slow operations, sends SIGINT once it waits
+/// for the instance, then `more` further SIGINTs 200 ms apart once cleanup
+/// prints "Deleting instance..."; returns the output and the exit code.
+fn interrupt_repeatedly(cloud: &Cloud, more: usize) -> (String, Option<i32>) {
     let template = cloud.template(serde_json::json!({}), serde_json::json!([]));
     cloud.scratch.write("google.json", &template);
     let mut child = cloud
@@ -219,32 +219,57 @@ fn a_third_interrupt_exits_at_once_and_cleanup_finishes_the_job() {
         .spawn()
         .unwrap();
     let pid = child.id() as i32;
-    let stdout = child.stdout.take().unwrap();
-    let lines = packer_e2e::gce::line_reader(stdout);
+    let lines = packer_e2e::gce::line_reader(child.stdout.take().unwrap());
+    let interrupt = || {
+        // SAFETY: signalling our own child process.
+        unsafe { libc::kill(pid, libc::SIGINT) };
+    };
     let mut text = String::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    let mut sent = 0;
-    while let Ok(line) = lines.recv_timeout(deadline - std::time::Instant::now()) {
+    let (mut first, mut rest) = (false, false);
+    while let Ok(line) =
+        lines.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+    {
         text.push_str(&line);
         text.push('\n');
-        let due = match sent {
-            0 => line.contains("Waiting for the instance to become running..."),
-            1 | 2 => line.contains("Deleting instance..."),
-            _ => false,
-        };
-        if due {
-            // SAFETY: signalling our own child process.
-            unsafe { libc::kill(pid, libc::SIGINT) };
-            sent += 1;
-            if sent == 2 {
+        if !first && line.contains("Waiting for the instance to become running...") {
+            interrupt();
+            first = true;
+        } else if first && !rest && line.contains("Deleting instance...") {
+            for _ in 0..more {
+                interrupt();
                 std::thread::sleep(Duration::from_millis(200));
-                unsafe { libc::kill(pid, libc::SIGINT) };
-                sent += 1;
             }
+            rest = true;
         }
     }
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(1), "{text}");
+    (text, child.wait().unwrap().code())
+}
+
+#[test]
+fn a_second_interrupt_warns_and_cleanup_still_finishes() {
+    // Deletes take 3 s each, so cleanup is still running when the signal comes.
+    let cloud = Cloud::start(|c| c.op_latency = Duration::from_millis(3000));
+    let (text, code) = interrupt_repeatedly(&cloud, 1);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("Cleanup in progress"), "{text}");
+    assert!(
+        !text.contains("Exiting without finishing cleanup"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Cleanly cancelled builds after being interrupted."),
+        "{text}"
+    );
+    assert_eq!(count_everything(&cloud), (0, 0, 0), "{}", cloud.state());
+    assert!(journal_files(&cloud).is_empty());
+}
+
+#[test]
+fn a_third_interrupt_exits_at_once_and_cleanup_finishes_the_job() {
+    let cloud = Cloud::start(|c| c.op_latency = Duration::from_millis(3000));
+    let (text, code) = interrupt_repeatedly(&cloud, 2);
+    assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("Cancelling build after receiving interrupt"),
         "{text}"
@@ -252,6 +277,7 @@ fn a_third_interrupt_exits_at_once_and_cleanup_finishes_the_job() {
     assert!(text.contains("Cleanup in progress"), "{text}");
     assert!(text.contains("Exiting without finishing cleanup"), "{text}");
     assert!(!text.contains("Cleanly cancelled builds"), "{text}");
+    assert_eq!(journal_files(&cloud).len(), 1, "the journal stays");
 
     let cleanup = cloud.scratch.packer(&["cleanup"]);
     assert_eq!(cleanup.code, 0, "{}", cleanup.stdout);
