@@ -177,8 +177,7 @@ fn a_cleanup_that_fails_keeps_the_entry_for_the_next_run() {
     // first `packer cleanup`. The disk, still attached to the instance, is
     // in use then (tried once, not waited for).
     let cloud = Cloud::start(|c| {
-        c.fail_methods =
-            vec!["compute.instances.delete:op:RESOURCE_OPERATION_RATE_EXCEEDED#2".into()];
+        c.fail_methods = vec!["compute.instances.delete:op:PERMISSION_DENIED#2".into()];
     });
     let port = packer_e2e::closed_port();
     let run = cloud.build(
@@ -194,7 +193,7 @@ fn a_cleanup_that_fails_keeps_the_entry_for_the_next_run() {
     let first = cloud.scratch.packer(&["cleanup"]);
     assert_eq!(first.code, 1, "{}", first.stdout);
     assert!(
-        first.stdout.contains("RESOURCE_OPERATION_RATE_EXCEEDED")
+        first.stdout.contains("PERMISSION_DENIED")
             && first.stdout.contains("stay in the cleanup journal"),
         "{}",
         first.stdout

@@ -154,8 +154,7 @@ fn storms_of_429_and_5xx_are_retried_to_success() {
 #[test]
 fn a_failed_cleanup_names_what_is_left_and_how_to_delete_it() {
     let cloud = Cloud::start(|c| {
-        c.fail_methods =
-            vec!["compute.instances.delete:op:RESOURCE_OPERATION_RATE_EXCEEDED".into()];
+        c.fail_methods = vec!["compute.instances.delete:op:PERMISSION_DENIED".into()];
     });
     let port = packer_e2e::closed_port();
     let run = cloud.build(
