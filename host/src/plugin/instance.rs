@@ -226,27 +226,15 @@ impl PluginInstance {
         config: &serde_json::Value,
         working_dir: &Path,
     ) -> Result<PrepareResult, PluginError> {
-        let grants = grant_capabilities(
+        let mut grants = grant_capabilities(
             &self.name,
             &self.capabilities,
             config,
             working_dir,
             &self.limits,
         );
-        let state = self.store.data_mut();
-        state.plugin_name = self.name.clone();
-        state.files = if grants.config_files {
-            FileGrant::from_config(working_dir, &grants.config)
-        } else {
-            FileGrant::from_config(working_dir, &serde_json::Value::Null)
-        };
-        for path in &grants.extra_files {
-            state.files.allow(path);
-        }
-        state.env_grant = grants.env.clone();
-        state.http = grants.http;
-        state.communicator = grants.communicator;
-        state.journal = JournalGrant::for_build(packer_journal::Header {
+        self.install(&mut grants, working_dir);
+        self.store.data_mut().journal = JournalGrant::for_build(packer_journal::Header {
             plugin: self.name.clone(),
             build: context.build_name.clone(),
             template: context.template_path.clone(),
@@ -274,6 +262,26 @@ impl PluginInstance {
         warnings.append(&mut result.warnings);
         result.warnings = warnings;
         Ok(result)
+    }
+
+    /// Puts `grants` into the store: the files of the configuration (if
+    /// `config-files` is granted) and the extra files, the environment
+    /// variables, the HTTP client and the communicator options.
+    fn install(&mut self, grants: &mut Grants, working_dir: &Path) {
+        let state = self.store.data_mut();
+        state.plugin_name = self.name.clone();
+        let granted_paths = if grants.config_files {
+            &grants.config
+        } else {
+            &serde_json::Value::Null
+        };
+        state.files = FileGrant::from_config(working_dir, granted_paths);
+        for path in &grants.extra_files {
+            state.files.allow(path);
+        }
+        state.env_grant = std::mem::take(&mut grants.env);
+        state.http = grants.http.take();
+        state.communicator = grants.communicator.take();
     }
 
     /// Installs the build's provisioning hook (its prepared provisioners),
@@ -329,27 +337,19 @@ impl PluginInstance {
         working_dir: &Path,
     ) -> Result<Vec<Outcome>, PluginError> {
         let details = serde_json::Value::Array(entries.iter().map(|e| e.detail.clone()).collect());
-        let grants = grant_capabilities(
+        let mut grants = grant_capabilities(
             &self.name,
             &self.capabilities,
             &details,
             working_dir,
             &self.limits,
         );
-        let state = self.store.data_mut();
-        state.plugin_name = self.name.clone();
-        state.files = if self.capabilities.contains(&Capability::ConfigFiles) {
-            FileGrant::from_config(working_dir, &details)
-        } else {
-            FileGrant::from_config(working_dir, &serde_json::Value::Null)
-        };
-        for path in &grants.extra_files {
-            state.files.allow(path);
-        }
-        state.env_grant = grants.env;
-        state.http = grants.http;
-        state.communicator = None;
-        state.journal = JournalGrant::Closed;
+        // Deleting needs no machine; and the paths to grant are the details'
+        // own (taking the communicator options out reshapes the value).
+        grants.communicator = None;
+        grants.config = details;
+        self.install(&mut grants, working_dir);
+        self.store.data_mut().journal = JournalGrant::Closed;
         let wit_entries: Vec<JournalEntry> = entries
             .iter()
             .map(|e| JournalEntry {
