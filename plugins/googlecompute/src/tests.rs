@@ -1341,46 +1341,56 @@ fn journal_details_say_where_credentials_are_never_what_they_are() {
     assert_eq!(back.credentials, Credentials::Inline("access_token".into()));
 }
 
+/// Runs `leftovers::delete_and_wait` on `path` (zone `z` of project `p`,
+/// a 60 s timeout) against scripted `replies`.
+fn delete_with(
+    replies: Vec<Result<Response, HttpError>>,
+    path: &str,
+    retry_in_use: bool,
+) -> (Result<crate::leftovers::Deletion, ApiError>, Client<Fake>) {
+    let scope = crate::operations::Scope::Zone {
+        project: "p".into(),
+        zone: "z".into(),
+    };
+    let mut c = client(replies);
+    let result = crate::leftovers::delete_and_wait(
+        &mut c,
+        path,
+        &scope,
+        Duration::from_secs(60),
+        "timeout",
+        retry_in_use,
+    );
+    (result, c)
+}
+
 #[test]
 fn a_leftover_delete_waits_out_an_image_holding_the_disk_and_404_is_gone() {
-    use crate::leftovers::{Deletion, delete_and_wait};
-    use crate::operations::Scope;
+    use crate::leftovers::Deletion;
     let in_use = resp(
         400,
         json!({"error": {"code": 400, "message": "in use",
                "errors": [{"message": "in use", "reason": "resourceInUseByAnotherResource"}]}}),
     );
-    let scope = Scope::Zone {
-        project: "p".into(),
-        zone: "z".into(),
-    };
-    let mut c = client(vec![
-        in_use.clone(),
-        in_use,
-        resp(200, json!({"name": "op-1", "status": "DONE"})),
-    ]);
-    let done = delete_and_wait(
-        &mut c,
+    let (done, c) = delete_with(
+        vec![
+            in_use.clone(),
+            in_use,
+            resp(200, json!({"name": "op-1", "status": "DONE"})),
+        ],
         "projects/p/zones/z/disks/d",
-        &scope,
-        Duration::from_secs(60),
-        "timeout",
         true,
     );
     assert_eq!(done, Ok(Deletion::Deleted));
     let slept: Duration = c.transport.slept.iter().sum();
     assert_eq!(slept, Duration::from_secs(2), "{:?}", c.transport.slept);
 
-    let mut c = client(vec![resp(
-        404,
-        json!({"error": {"code": 404, "message": "not found", "errors": [{"reason": "notFound", "message": "nf"}]}}),
-    )]);
-    let gone = delete_and_wait(
-        &mut c,
+    let (gone, _) = delete_with(
+        vec![resp(
+            404,
+            json!({"error": {"code": 404, "message": "not found", "errors": [{"reason": "notFound", "message": "nf"}]}}),
+        )],
         "projects/p/zones/z/instances/i",
-        &scope,
-        Duration::from_secs(60),
-        "timeout",
         false,
     );
     assert_eq!(gone, Ok(Deletion::Gone));
@@ -1412,44 +1422,32 @@ fn a_request_cut_short_by_ctrl_c_is_sent_again_in_cleanup_mode_only() {
 
 #[test]
 fn a_delete_whose_operation_fails_transiently_is_issued_again() {
-    use crate::leftovers::{Deletion, delete_and_wait};
-    let scope = Scope::Zone {
-        project: "p".into(),
-        zone: "z".into(),
-    };
+    use crate::leftovers::Deletion;
     let failed = resp(
         200,
         json!({"name": "op-1", "status": "DONE", "httpErrorStatusCode": 500,
                "error": {"errors": [{"code": "INTERNAL_ERROR", "message": "Internal error."}]}}),
     );
-    let mut c = client(vec![
-        failed.clone(),
-        failed,
-        resp(200, json!({"name": "op-3", "status": "DONE"})),
-    ]);
-    let done = delete_and_wait(
-        &mut c,
+    let (done, c) = delete_with(
+        vec![
+            failed.clone(),
+            failed,
+            resp(200, json!({"name": "op-3", "status": "DONE"})),
+        ],
         "projects/p/zones/z/disks/d",
-        &scope,
-        Duration::from_secs(60),
-        "timeout",
         true,
     );
     assert_eq!(done, Ok(Deletion::Deleted));
     assert_eq!(c.transport.requests.len(), 3);
     assert!(c.transport.requests.iter().all(|r| r.method == "DELETE"));
     // A permanent error is not repeated.
-    let mut c = client(vec![resp(
-        200,
-        json!({"name": "op-1", "status": "DONE", "httpErrorStatusCode": 403,
-               "error": {"errors": [{"code": "PERMISSION_DENIED", "message": "no"}]}}),
-    )]);
-    let denied = delete_and_wait(
-        &mut c,
+    let (denied, c) = delete_with(
+        vec![resp(
+            200,
+            json!({"name": "op-1", "status": "DONE", "httpErrorStatusCode": 403,
+                   "error": {"errors": [{"code": "PERMISSION_DENIED", "message": "no"}]}}),
+        )],
         "projects/p/zones/z/instances/i",
-        &scope,
-        Duration::from_secs(60),
-        "timeout",
         false,
     );
     assert!(denied.is_err());
