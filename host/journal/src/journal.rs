@@ -70,6 +70,19 @@ impl Journal {
     /// Records a resource, durably, before the caller creates it. `detail` is
     /// JSON text. An entry with the same kind and name is replaced.
     pub fn add(&mut self, kind: &str, name: &str, detail: &str) -> Result<(), JournalError> {
+        self.add_redacted(kind, name, detail, &|text| text.to_string())
+    }
+
+    /// [`Journal::add`], with `redact` applied to every string of the detail
+    /// (keys included) before it is stored: the detail stays the JSON it was,
+    /// with secrets replaced.
+    pub fn add_redacted(
+        &mut self,
+        kind: &str,
+        name: &str,
+        detail: &str,
+        redact: &dyn Fn(&str) -> String,
+    ) -> Result<(), JournalError> {
         if kind.len() > MAX_NAME_BYTES || name.len() > MAX_NAME_BYTES {
             return Err(JournalError::TooLarge {
                 limit: MAX_NAME_BYTES,
@@ -80,8 +93,9 @@ impl Journal {
                 limit: MAX_DETAIL_BYTES,
             });
         }
-        let detail: serde_json::Value =
+        let mut detail: serde_json::Value =
             serde_json::from_str(detail).map_err(|e| JournalError::InvalidDetail(e.to_string()))?;
+        redact_strings(&mut detail, redact);
         let entry = Entry {
             kind: kind.to_string(),
             name: name.to_string(),
@@ -155,6 +169,21 @@ impl Journal {
     }
 }
 
+/// Applies `redact` to every string in `value`, object keys included.
+fn redact_strings(value: &mut serde_json::Value, redact: &dyn Fn(&str) -> String) {
+    match value {
+        serde_json::Value::String(s) => *s = redact(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact_strings(v, redact)),
+        serde_json::Value::Object(map) => {
+            for (key, mut v) in std::mem::take(map) {
+                redact_strings(&mut v, redact);
+                map.insert(redact(&key), v);
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +224,27 @@ mod tests {
             .unwrap()
             .collect();
         assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
+    fn redaction_replaces_secrets_inside_strings_and_keeps_the_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::new(dir.path().to_path_buf(), header());
+        let detail =
+            r#"{"project":"p","note":"token s3cr3t here","s3cr3t":["a","s3cr3t",{"n":1}]}"#;
+        journal
+            .add_redacted("disk", "d", detail, &|t| t.replace("s3cr3t", "<sensitive>"))
+            .unwrap();
+        let on_disk = JournalFile::read(&journal.path()).unwrap();
+        assert_eq!(
+            on_disk.resources[0].detail,
+            serde_json::json!({
+                "project": "p", "note": "token <sensitive> here",
+                "<sensitive>": ["a", "<sensitive>", {"n": 1}]
+            })
+        );
+        let text = std::fs::read_to_string(journal.path()).unwrap();
+        assert!(!text.contains("s3cr3t"), "{text}");
     }
 
     #[test]

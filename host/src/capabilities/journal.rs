@@ -8,7 +8,7 @@
 
 use crate::plugin::bindings::packer::plugin::journal::{self, Entry, JournalError};
 use crate::plugin::state::HostState;
-use packer_journal::{Header, Journal, MAX_DETAIL_BYTES, MAX_ENTRIES, MAX_NAME_BYTES};
+use packer_journal::{Header, Journal, MAX_ENTRIES};
 
 /// The journal a store may write to.
 #[derive(Debug, Default)]
@@ -50,23 +50,6 @@ impl JournalGrant {
     }
 }
 
-/// Replaces secrets in every string of `value` (keys included), so the
-/// result is still the JSON it was.
-fn redact(value: &mut serde_json::Value, filter: &dyn Fn(&str) -> String) {
-    match value {
-        serde_json::Value::String(s) => *s = filter(s),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact(v, filter)),
-        serde_json::Value::Object(map) => {
-            let old = std::mem::take(map);
-            for (key, mut v) in old {
-                redact(&mut v, filter);
-                map.insert(filter(&key), v);
-            }
-        }
-        _ => {}
-    }
-}
-
 fn wit_error(e: packer_journal::JournalError) -> JournalError {
     use packer_journal::JournalError as E;
     match e {
@@ -79,21 +62,13 @@ fn wit_error(e: packer_journal::JournalError) -> JournalError {
 
 impl journal::Host for HostState {
     async fn add(&mut self, entry: Entry) -> Result<(), JournalError> {
-        if entry.detail.len() > MAX_DETAIL_BYTES {
-            return Err(JournalError::TooLarge(MAX_DETAIL_BYTES as u32));
-        }
-        if entry.kind.len() > MAX_NAME_BYTES || entry.name.len() > MAX_NAME_BYTES {
-            return Err(JournalError::TooLarge(MAX_NAME_BYTES as u32));
-        }
         let output = self.ui.output().clone();
-        let mut detail: serde_json::Value = serde_json::from_str(&entry.detail)
-            .map_err(|e| JournalError::Invalid(e.to_string()))?;
-        redact(&mut detail, &|text| output.filter_secrets(text));
-        let detail = detail.to_string();
         let name = output.filter_secrets(&entry.name);
         let journal = self.journal.open()?;
         journal
-            .add(&entry.kind, &name, &detail)
+            .add_redacted(&entry.kind, &name, &entry.detail, &|text| {
+                output.filter_secrets(text)
+            })
             .map_err(wit_error)?;
         log::info!(
             "cleanup journal: recorded {} {name} in {}",
@@ -109,26 +84,5 @@ impl journal::Host for HostState {
         journal.remove(&kind, &name).map_err(wit_error)?;
         log::info!("cleanup journal: removed {kind} {name}");
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_are_replaced_inside_strings_and_the_json_stays_valid() {
-        let mut detail = serde_json::json!({
-            "project": "p", "note": "token s3cr3t here", "s3cr3t": ["a", "s3cr3t", {"n": 1}]
-        });
-        redact(&mut detail, &|t| t.replace("s3cr3t", "<sensitive>"));
-        assert_eq!(
-            detail,
-            serde_json::json!({
-                "project": "p", "note": "token <sensitive> here",
-                "<sensitive>": ["a", "<sensitive>", {"n": 1}]
-            })
-        );
-        assert!(!detail.to_string().contains("s3cr3t"));
     }
 }
